@@ -1,0 +1,764 @@
+//! The SIP message: start line, header fields kept as spans of the original
+//! bytes, and the body (RFC 3261 §7).
+
+use std::fmt;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::framing::Mode;
+use crate::header::{Header, HeaderName};
+use crate::text::{self, split_commas};
+use crate::{Error, Limits, Method, Result, StatusCode, Uri};
+
+/// Bytes of a field: a range of the message buffer or bytes added later.
+#[derive(Clone, Debug)]
+enum Slice {
+    Buf(u32, u32),
+    Own(Bytes),
+}
+
+impl Slice {
+    #[inline]
+    fn get<'a>(&'a self, buf: &'a [u8]) -> &'a [u8] {
+        match self {
+            Slice::Buf(s, e) => buf.get(*s as usize..*e as usize).unwrap_or_default(),
+            Slice::Own(b) => b,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Field {
+    kind: HeaderName,
+    name: Slice,
+    value: Slice,
+    /// The whole line as received (name, colon, value, folds), for exact printing.
+    raw: Option<(u32, u32)>,
+}
+
+#[derive(Clone, Debug)]
+enum StartLine {
+    Request { method: Method, uri: Slice },
+    Response { code: StatusCode, reason: Slice },
+}
+
+/// A parsed SIP request or response.
+///
+/// Parsing validates the framing and the start line and records where each
+/// header field is; header values are decoded into typed values only when
+/// asked for ([`Message::header`], [`Message::headers_of`]). Printing an
+/// unmodified message reproduces its bytes exactly.
+#[derive(Clone)]
+pub struct Message {
+    buf: Bytes,
+    start: StartLine,
+    version: Slice,
+    fields: Vec<Field>,
+    body: Slice,
+}
+
+/// One header field as it appears in the message.
+#[derive(Clone, Copy, Debug)]
+pub struct HeaderField<'a> {
+    /// The recognised name (or [`HeaderName::Other`]).
+    pub name: HeaderName,
+    /// The name exactly as written (long or compact form, any case).
+    pub raw_name: &'a str,
+    /// The value without leading/trailing whitespace; folds are kept.
+    pub value: &'a [u8],
+}
+
+impl<'a> HeaderField<'a> {
+    /// The value as text. SIP header values are UTF-8 (RFC 3261 §25.1).
+    pub fn value_str(&self) -> Result<&'a str> {
+        std::str::from_utf8(self.value)
+            .map_err(|_| Error::bad_request(format!("Invalid UTF-8 in {} header", self.raw_name)))
+    }
+}
+
+impl Message {
+    /// Parses a message received as one datagram (RFC 3261 §18.3): the
+    /// Content-Length header, when present, frames the body and bytes after
+    /// it are ignored; without it the body is the rest of the datagram.
+    pub fn parse(bytes: impl Into<Bytes>) -> Result<Message> {
+        Self::parse_with(bytes.into(), Mode::Datagram, &Limits::default())
+    }
+
+    /// Parses with an explicit framing mode and limits. In
+    /// [`Mode::Stream`] the input must be exactly one message as delimited by
+    /// [`crate::framing::frame_stream`] and Content-Length is mandatory.
+    pub fn parse_with(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
+        parse(buf, mode, limits)
+    }
+
+    /// True for a request.
+    pub fn is_request(&self) -> bool {
+        matches!(self.start, StartLine::Request { .. })
+    }
+
+    /// The method of a request.
+    pub fn method(&self) -> Option<&Method> {
+        match &self.start {
+            StartLine::Request { method, .. } => Some(method),
+            StartLine::Response { .. } => None,
+        }
+    }
+
+    /// The Request-URI text of a request.
+    pub fn request_uri_str(&self) -> Option<&str> {
+        match &self.start {
+            StartLine::Request { uri, .. } => std::str::from_utf8(uri.get(&self.buf)).ok(),
+            StartLine::Response { .. } => None,
+        }
+    }
+
+    /// The parsed Request-URI of a request.
+    pub fn request_uri(&self) -> Option<Result<Uri<'_>>> {
+        self.request_uri_str().map(Uri::parse)
+    }
+
+    /// The status code of a response.
+    pub fn status(&self) -> Option<StatusCode> {
+        match &self.start {
+            StartLine::Response { code, .. } => Some(*code),
+            StartLine::Request { .. } => None,
+        }
+    }
+
+    /// The reason phrase of a response (may be empty).
+    pub fn reason(&self) -> Option<&str> {
+        match &self.start {
+            StartLine::Response { reason, .. } => {
+                Some(std::str::from_utf8(reason.get(&self.buf)).unwrap_or(""))
+            }
+            StartLine::Request { .. } => None,
+        }
+    }
+
+    /// The SIP version text, e.g. `SIP/2.0`.
+    pub fn version(&self) -> &str {
+        std::str::from_utf8(self.version.get(&self.buf)).unwrap_or("")
+    }
+
+    /// Every header field in order.
+    pub fn fields(&self) -> impl Iterator<Item = HeaderField<'_>> + '_ {
+        self.fields.iter().map(move |f| self.field(f))
+    }
+
+    fn field<'a>(&'a self, f: &'a Field) -> HeaderField<'a> {
+        HeaderField {
+            name: f.kind,
+            raw_name: std::str::from_utf8(f.name.get(&self.buf)).unwrap_or(""),
+            value: f.value.get(&self.buf),
+        }
+    }
+
+    /// The fields with a known name.
+    pub fn fields_named(&self, name: HeaderName) -> impl Iterator<Item = HeaderField<'_>> + '_ {
+        self.fields
+            .iter()
+            .filter(move |f| f.kind == name)
+            .map(move |f| self.field(f))
+    }
+
+    /// The fields whose name is `name` (case-insensitive, long or compact form).
+    pub fn fields_by_name<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = HeaderField<'a>> + 'a {
+        let kind = HeaderName::from_bytes(name.as_bytes());
+        self.fields().filter(move |f| {
+            f.name == kind && (kind != HeaderName::Other || f.raw_name.eq_ignore_ascii_case(name))
+        })
+    }
+
+    /// The raw value of the first field with this name.
+    pub fn raw_header(&self, name: HeaderName) -> Option<&[u8]> {
+        self.fields_named(name).next().map(|f| f.value)
+    }
+
+    /// The first value of a typed header: `Some(Ok(..))`, `Some(Err(..))`
+    /// when it is malformed, `None` when absent. For list headers this is the
+    /// first element of the first field (e.g. the top Via).
+    pub fn header<'a, H: Header<'a>>(&'a self) -> Option<Result<H>> {
+        let f = self.fields.iter().find(|f| f.kind == H::NAME)?;
+        let value = match self.field(f).value_str() {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        };
+        if H::LIST {
+            let first = split_commas(value).next().unwrap_or("");
+            Some(H::parse(first))
+        } else {
+            Some(H::parse(value))
+        }
+    }
+
+    /// Every value of a typed header across all its fields, splitting comma
+    /// lists where the header's grammar allows (RFC 3261 §7.3.1).
+    pub fn headers_of<'a, H: Header<'a> + 'a>(&'a self) -> impl Iterator<Item = Result<H>> + 'a {
+        self.fields_named(H::NAME).flat_map(|f| {
+            let (one, many) = match f.value_str() {
+                Ok(v) if H::LIST => (None, Some(split_commas(v).map(H::parse))),
+                Ok(v) => (Some(H::parse(v)), None),
+                Err(e) => (Some(Err(e)), None),
+            };
+            one.into_iter().chain(many.into_iter().flatten())
+        })
+    }
+
+    /// The body (empty when there is none).
+    pub fn body(&self) -> &[u8] {
+        self.body.get(&self.buf)
+    }
+
+    /// The Call-ID value.
+    pub fn call_id(&self) -> Option<&str> {
+        let v = self.raw_header(HeaderName::CallId)?;
+        std::str::from_utf8(v).ok()
+    }
+
+    // ---- editing -------------------------------------------------------
+
+    /// Appends a header field.
+    pub fn push_header(&mut self, name: &str, value: impl fmt::Display) {
+        let field = Self::owned_field(name, value);
+        self.fields.push(field);
+    }
+
+    /// Inserts a header field before every other field of the same name
+    /// (or at the end when there is none), as a proxy does with Via.
+    pub fn prepend_header(&mut self, name: &str, value: impl fmt::Display) {
+        let field = Self::owned_field(name, value);
+        let at = self
+            .fields
+            .iter()
+            .position(|f| f.kind == field.kind && self.same_name(f, name));
+        match at {
+            Some(i) => self.fields.insert(i, field),
+            None => self.fields.push(field),
+        }
+    }
+
+    /// Removes every field with this name; returns how many were removed.
+    pub fn remove_header(&mut self, name: &str) -> usize {
+        let before = self.fields.len();
+        let kind = HeaderName::from_bytes(name.as_bytes());
+        let buf = self.buf.clone();
+        self.fields.retain(|f| {
+            !(f.kind == kind
+                && (kind != HeaderName::Other
+                    || f.name.get(&buf).eq_ignore_ascii_case(name.as_bytes())))
+        });
+        before - self.fields.len()
+    }
+
+    /// Removes the first value of a list header (the top Via or Route),
+    /// keeping the field's other comma-separated values.
+    pub fn remove_first_value(&mut self, name: HeaderName) -> bool {
+        let Some(i) = self.fields.iter().position(|f| f.kind == name) else {
+            return false;
+        };
+        let value = self.fields[i].value.get(&self.buf);
+        match text::find_top_level(value, 0, b',') {
+            Some(comma) => {
+                let rest = &value[comma + 1..];
+                let start = text::skip_lws(rest, 0);
+                let rest = Bytes::copy_from_slice(&rest[start..]);
+                self.fields[i].value = Slice::Own(rest);
+                self.fields[i].raw = None;
+            }
+            None => {
+                self.fields.remove(i);
+            }
+        }
+        true
+    }
+
+    /// Replaces every field with this name by a single field with `value`,
+    /// keeping the position of the first one.
+    pub fn set_header(&mut self, name: &str, value: impl fmt::Display) {
+        let field = Self::owned_field(name, value);
+        let first = self
+            .fields
+            .iter()
+            .position(|f| f.kind == field.kind && self.same_name(f, name));
+        match first {
+            Some(i) => {
+                self.fields[i] = field;
+                let kind = self.fields[i].kind;
+                let mut idx = 0;
+                let buf = self.buf.clone();
+                self.fields.retain(|f| {
+                    let keep = idx <= i
+                        || !(f.kind == kind
+                            && (kind != HeaderName::Other
+                                || f.name.get(&buf).eq_ignore_ascii_case(name.as_bytes())));
+                    idx += 1;
+                    keep
+                });
+            }
+            None => self.fields.push(field),
+        }
+    }
+
+    /// Replaces the body and sets Content-Length (and Content-Type when given).
+    pub fn set_body(&mut self, body: impl Into<Bytes>, content_type: Option<&str>) {
+        let body = body.into();
+        self.set_header("Content-Length", body.len());
+        if let Some(ct) = content_type {
+            self.set_header("Content-Type", ct);
+        }
+        self.body = Slice::Own(body);
+    }
+
+    fn same_name(&self, f: &Field, name: &str) -> bool {
+        f.kind != HeaderName::Other || f.name.get(&self.buf).eq_ignore_ascii_case(name.as_bytes())
+    }
+
+    fn owned_field(name: &str, value: impl fmt::Display) -> Field {
+        Field {
+            kind: HeaderName::from_bytes(name.as_bytes()),
+            name: Slice::Own(Bytes::copy_from_slice(name.as_bytes())),
+            value: Slice::Own(Bytes::from(value.to_string())),
+            raw: None,
+        }
+    }
+
+    /// Prints the message. An unmodified parsed message prints byte for byte
+    /// as received, except that bytes after the body of a datagram are dropped.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut out = BytesMut::with_capacity(self.buf.len() + 64);
+        self.write_to(&mut out);
+        out.freeze()
+    }
+
+    fn write_to(&self, out: &mut BytesMut) {
+        let b = &self.buf;
+        match &self.start {
+            StartLine::Request { method, uri } => {
+                out.extend_from_slice(method.as_str().as_bytes());
+                out.extend_from_slice(b" ");
+                out.extend_from_slice(uri.get(b));
+                out.extend_from_slice(b" ");
+                out.extend_from_slice(self.version.get(b));
+            }
+            StartLine::Response { code, reason } => {
+                out.extend_from_slice(self.version.get(b));
+                out.extend_from_slice(format!(" {code:03} ").as_bytes());
+                out.extend_from_slice(reason.get(b));
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+        for f in &self.fields {
+            if let Some((s, e)) = f.raw {
+                out.extend_from_slice(b.get(s as usize..e as usize).unwrap_or_default());
+                out.extend_from_slice(b"\r\n");
+                continue;
+            }
+            out.extend_from_slice(f.name.get(b));
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(f.value.get(b));
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(self.body.get(b));
+    }
+
+    pub(crate) fn from_parts_request(method: Method, uri: &str) -> Message {
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(uri.as_bytes());
+        buf.extend_from_slice(b"SIP/2.0");
+        let n = uri.len() as u32;
+        Message {
+            buf: buf.freeze(),
+            start: StartLine::Request {
+                method,
+                uri: Slice::Buf(0, n),
+            },
+            version: Slice::Buf(n, n + 7),
+            fields: Vec::new(),
+            body: Slice::Buf(0, 0),
+        }
+    }
+
+    pub(crate) fn from_parts_response(code: StatusCode, reason: &str) -> Message {
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(reason.as_bytes());
+        buf.extend_from_slice(b"SIP/2.0");
+        let n = reason.len() as u32;
+        Message {
+            buf: buf.freeze(),
+            start: StartLine::Response {
+                code,
+                reason: Slice::Buf(0, n),
+            },
+            version: Slice::Buf(n, n + 7),
+            fields: Vec::new(),
+            body: Slice::Buf(0, 0),
+        }
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.to_bytes()))
+    }
+}
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.to_bytes()))
+    }
+}
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Message) -> bool {
+        self.to_bytes() == other.to_bytes()
+    }
+}
+
+// ---- parser --------------------------------------------------------------
+
+fn too_large(what: &'static str) -> Error {
+    Error::new(StatusCode::MESSAGE_TOO_LARGE, what)
+}
+
+fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
+    if buf.len() > limits.max_message_bytes {
+        return Err(too_large("Message Too Large"));
+    }
+    if buf.len() > u32::MAX as usize {
+        return Err(too_large("Message Too Large"));
+    }
+    let b: &[u8] = &buf;
+    // RFC 3261 §7.5: ignore CRLFs before the start line.
+    let mut pos = 0;
+    while pos < b.len() && (b[pos] == b'\r' || b[pos] == b'\n') {
+        pos += 1;
+    }
+    let Some(nl) = memchr::memchr(b'\n', &b[pos..]) else {
+        return Err(Error::bad_request("Missing end of start line"));
+    };
+    let line_end = pos + nl;
+    let line_stop = if line_end > pos && b[line_end - 1] == b'\r' {
+        line_end - 1
+    } else {
+        line_end
+    };
+    if line_stop - pos > limits.max_line_bytes {
+        return Err(too_large("Start Line Too Long"));
+    }
+    let (start, version) = parse_start_line(b, pos, line_stop)?;
+    pos = line_end + 1;
+    if matches!(b.get(pos), Some(b' ' | b'\t')) {
+        return Err(Error::bad_request("Folded start line"));
+    }
+
+    let mut fields: Vec<Field> = Vec::with_capacity(16);
+    let mut content_length: Option<usize> = None;
+    let body_start;
+    loop {
+        let Some(nl) = memchr::memchr(b'\n', &b[pos..]) else {
+            return Err(Error::bad_request("Missing empty line after headers"));
+        };
+        let mut line_end = pos + nl;
+        let stop_of = |e: usize| {
+            if e > pos && b[e - 1] == b'\r' {
+                e - 1
+            } else {
+                e
+            }
+        };
+        if stop_of(line_end) == pos {
+            body_start = line_end + 1;
+            break;
+        }
+        // Unfold: continuation lines start with SP or HTAB.
+        while matches!(b.get(line_end + 1), Some(b' ' | b'\t')) {
+            match memchr::memchr(b'\n', &b[line_end + 1..]) {
+                Some(n) => line_end = line_end + 1 + n,
+                None => return Err(Error::bad_request("Missing empty line after headers")),
+            }
+        }
+        let line_stop = stop_of(line_end);
+        if line_stop - pos > limits.max_line_bytes {
+            return Err(too_large("Header Line Too Long"));
+        }
+        if fields.len() >= limits.max_headers {
+            return Err(too_large("Too Many Headers"));
+        }
+        let field = parse_field(b, pos, line_stop)?;
+        if field.kind == HeaderName::ContentLength {
+            let v = field.value.get(b);
+            let s = std::str::from_utf8(v).unwrap_or("");
+            let n = text::parse_u64(s, u32::MAX as u64)
+                .ok_or_else(|| Error::bad_request("Malformed Content-Length header"))?
+                as usize;
+            if content_length.is_some_and(|c| c != n) {
+                return Err(Error::bad_request("Conflicting Content-Length headers"));
+            }
+            content_length = Some(n);
+        }
+        fields.push(field);
+        pos = line_end + 1;
+    }
+
+    let available = b.len() - body_start;
+    let body_len = match (content_length, mode) {
+        (Some(n), _) if n > limits.max_body_bytes => {
+            return Err(Error::new(
+                StatusCode::REQUEST_ENTITY_TOO_LARGE,
+                "Body Too Large",
+            ));
+        }
+        (Some(n), _) if n > available => {
+            return Err(Error::bad_request("Content-Length larger than message"));
+        }
+        (Some(n), _) => n,
+        (None, Mode::Datagram) => available,
+        (None, Mode::Stream) => return Err(Error::bad_request("Missing Content-Length header")),
+    };
+    if body_len > limits.max_body_bytes {
+        return Err(Error::new(
+            StatusCode::REQUEST_ENTITY_TOO_LARGE,
+            "Body Too Large",
+        ));
+    }
+    let body = Slice::Buf(body_start as u32, (body_start + body_len) as u32);
+    Ok(Message {
+        buf,
+        start,
+        version,
+        fields,
+        body,
+    })
+}
+
+fn parse_field(b: &[u8], start: usize, stop: usize) -> Result<Field> {
+    let line = &b[start..stop];
+    let mut i = 0;
+    while i < line.len() && text::is_token_byte(line[i]) {
+        i += 1;
+    }
+    if i == 0 {
+        return Err(Error::bad_request("Malformed header field name"));
+    }
+    let name_end = i;
+    while i < line.len() && (line[i] == b' ' || line[i] == b'\t') {
+        i += 1;
+    }
+    if line.get(i) != Some(&b':') {
+        return Err(Error::bad_request("Malformed header field: missing colon"));
+    }
+    let vstart = text::skip_lws(line, i + 1);
+    let mut vend = line.len();
+    while vend > vstart && matches!(line[vend - 1], b' ' | b'\t' | b'\r' | b'\n') {
+        vend -= 1;
+    }
+    let kind = HeaderName::from_bytes(&line[..name_end]);
+    Ok(Field {
+        kind,
+        name: Slice::Buf(start as u32, (start + name_end) as u32),
+        value: Slice::Buf((start + vstart) as u32, (start + vend) as u32),
+        raw: Some((start as u32, stop as u32)),
+    })
+}
+
+/// Checks `SIP/x.y`; returns an error with 505 for a well-formed other version.
+fn check_version(v: &[u8]) -> Result<()> {
+    let ok_shape = v.len() >= 7 && v[..4].eq_ignore_ascii_case(b"SIP/") && {
+        let rest = &v[4..];
+        let dot = rest.iter().position(|&c| c == b'.');
+        match dot {
+            Some(d) => {
+                d > 0
+                    && d + 1 < rest.len()
+                    && rest[..d].iter().all(u8::is_ascii_digit)
+                    && rest[d + 1..].iter().all(u8::is_ascii_digit)
+            }
+            None => false,
+        }
+    };
+    if !ok_shape {
+        return Err(Error::bad_request("Malformed SIP version"));
+    }
+    if !v[4..].eq(b"2.0") {
+        return Err(Error::new(
+            StatusCode::VERSION_NOT_SUPPORTED,
+            "Version Not Supported",
+        ));
+    }
+    Ok(())
+}
+
+fn parse_start_line(b: &[u8], start: usize, stop: usize) -> Result<(StartLine, Slice)> {
+    let line = &b[start..stop];
+    let span = |s: usize, e: usize| Slice::Buf((start + s) as u32, (start + e) as u32);
+    if line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"SIP/") {
+        // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF
+        let sp = memchr::memchr(b' ', line)
+            .ok_or_else(|| Error::bad_request("Malformed status line"))?;
+        check_version(&line[..sp])?;
+        let rest = &line[sp + 1..];
+        let code_end = rest.iter().position(|&c| c == b' ').unwrap_or(rest.len());
+        let code = &rest[..code_end];
+        if code.len() != 3 || !code.iter().all(u8::is_ascii_digit) {
+            return Err(Error::bad_request("Malformed status code"));
+        }
+        let n = u16::from(code[0] - b'0') * 100
+            + u16::from(code[1] - b'0') * 10
+            + u16::from(code[2] - b'0');
+        if !(100..=699).contains(&n) {
+            return Err(Error::bad_request("Status code out of range"));
+        }
+        let reason_start = (sp + 1 + code_end + 1).min(line.len());
+        if std::str::from_utf8(&line[reason_start..]).is_err() {
+            return Err(Error::bad_request("Invalid UTF-8 in reason phrase"));
+        }
+        return Ok((
+            StartLine::Response {
+                code: StatusCode(n),
+                reason: span(reason_start, line.len()),
+            },
+            span(0, sp),
+        ));
+    }
+    // Request-Line = Method SP Request-URI SP SIP-Version CRLF (exactly one SP each).
+    let sp1 =
+        memchr::memchr(b' ', line).ok_or_else(|| Error::bad_request("Malformed request line"))?;
+    let rest = &line[sp1 + 1..];
+    let sp2 =
+        memchr::memchr(b' ', rest).ok_or_else(|| Error::bad_request("Malformed request line"))?;
+    let uri = &rest[..sp2];
+    let version = &rest[sp2 + 1..];
+    if uri.is_empty() || version.contains(&b' ') || version.contains(&b'\t') || uri.contains(&b'\t')
+    {
+        return Err(Error::bad_request("Malformed request line"));
+    }
+    let method_str =
+        std::str::from_utf8(&line[..sp1]).map_err(|_| Error::bad_request("Malformed method"))?;
+    let method = Method::parse(method_str).ok_or_else(|| Error::bad_request("Malformed method"))?;
+    check_version(version)?;
+    if uri[0] == b'<' || !uri.iter().all(|&c| c > 0x20 && c < 0x7f) {
+        return Err(Error::bad_request("Malformed Request-URI"));
+    }
+    let uri_start = sp1 + 1;
+    Ok((
+        StartLine::Request {
+            method,
+            uri: span(uri_start, uri_start + sp2),
+        },
+        span(uri_start + sp2 + 1, line.len()),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::{CSeq, Via};
+
+    const INVITE: &[u8] = b"INVITE sip:bob@biloxi.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds\r\n\
+Max-Forwards: 70\r\n\
+To: Bob <sip:bob@biloxi.com>\r\n\
+From: Alice <sip:alice@atlanta.com>;tag=1928301774\r\n\
+Call-ID: a84b4c76e66710@pc33.atlanta.com\r\n\
+CSeq: 314159 INVITE\r\n\
+Contact: <sip:alice@pc33.atlanta.com>\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: 4\r\n\r\nv=0\r\nTRAILING";
+
+    #[test]
+    fn parses_request_and_prints_back() {
+        let m = Message::parse(Bytes::from_static(INVITE)).expect("parse");
+        assert!(m.is_request());
+        assert_eq!(m.method(), Some(&Method::Invite));
+        assert_eq!(m.request_uri_str(), Some("sip:bob@biloxi.com"));
+        assert_eq!(m.call_id(), Some("a84b4c76e66710@pc33.atlanta.com"));
+        assert_eq!(m.body(), b"v=0\r");
+        let printed = m.to_bytes();
+        assert_eq!(&printed[..], &INVITE[..INVITE.len() - "\nTRAILING".len()]);
+        let cseq: CSeq = m.header().expect("present").expect("valid");
+        assert_eq!(cseq.seq, 314159);
+        let via: Via<'_> = m.header().expect("present").expect("valid");
+        assert_eq!(via.branch(), Some("z9hG4bK776asdhds"));
+    }
+
+    #[test]
+    fn editing() {
+        let mut m = Message::parse(Bytes::from_static(INVITE)).expect("parse");
+        m.prepend_header("Via", "SIP/2.0/UDP proxy.example.com;branch=z9hG4bKnew");
+        m.set_header("Max-Forwards", 69);
+        let vias: Vec<_> = m
+            .headers_of::<Via<'_>>()
+            .map(|v| v.expect("via").branch().map(str::to_owned))
+            .collect();
+        assert_eq!(
+            vias,
+            vec![
+                Some("z9hG4bKnew".to_owned()),
+                Some("z9hG4bK776asdhds".to_owned())
+            ]
+        );
+        assert!(m.remove_first_value(HeaderName::Via));
+        let again = Message::parse(m.to_bytes()).expect("reparse");
+        assert_eq!(again.headers_of::<Via<'_>>().count(), 1);
+        assert_eq!(again.raw_header(HeaderName::MaxForwards), Some(&b"69"[..]));
+        let mut m2 = again.clone();
+        m2.set_body(Bytes::from_static(b"hello"), Some("text/plain"));
+        let m3 = Message::parse(m2.to_bytes()).expect("reparse");
+        assert_eq!(m3.body(), b"hello");
+    }
+
+    #[test]
+    fn start_line_errors() {
+        let cases: &[(&[u8], u16)] = &[
+            (b"INVITE  sip:a@b SIP/2.0\r\n\r\n", 400),
+            (b"INVITE sip:a@b SIP/2.0 \r\n\r\n", 400),
+            (b"INVITE <sip:a@b> SIP/2.0\r\n\r\n", 400),
+            (b"INVITE sip:a@b SIP/7.0\r\n\r\n", 505),
+            (b"SIP/2.0 4294967301 x\r\n\r\n", 400),
+            (b"SIP/2.0 099 x\r\n\r\n", 400),
+            (b"garbage", 400),
+        ];
+        for (input, code) in cases {
+            let e = Message::parse(Bytes::from_static(input)).expect_err("must fail");
+            assert_eq!(e.status().0, *code, "{}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn content_length_rules() {
+        let clerr = b"MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 9999\r\n\r\nshort";
+        assert_eq!(
+            Message::parse(Bytes::from_static(clerr))
+                .expect_err("")
+                .status()
+                .0,
+            400
+        );
+        let ncl = b"MESSAGE sip:a@b SIP/2.0\r\nContent-Length: -999\r\n\r\n";
+        assert_eq!(
+            Message::parse(Bytes::from_static(ncl))
+                .expect_err("")
+                .status()
+                .0,
+            400
+        );
+        let mcl = b"MESSAGE sip:a@b SIP/2.0\r\nl: 1\r\nContent-Length: 2\r\n\r\nab";
+        assert_eq!(
+            Message::parse(Bytes::from_static(mcl))
+                .expect_err("")
+                .status()
+                .0,
+            400
+        );
+        let nocl = b"MESSAGE sip:a@b SIP/2.0\r\nTo: x\r\n\r\nbody";
+        let m = Message::parse(Bytes::from_static(nocl)).expect("datagram without CL");
+        assert_eq!(m.body(), b"body");
+        let e = Message::parse_with(Bytes::from_static(nocl), Mode::Stream, &Limits::default())
+            .expect_err("stream needs CL");
+        assert_eq!(e.status().0, 400);
+    }
+}

@@ -1,0 +1,194 @@
+//! `;name[=value]` parameter lists for URIs and header values, kept as the
+//! original text and looked up on demand.
+
+use std::fmt;
+
+use crate::text::{self, is_token_byte};
+use crate::{Error, Result};
+
+/// Parameters as written, without the leading `;` (e.g. `transport=tcp;lr`).
+/// Lookups are case-insensitive on the name; values are returned as written
+/// (quoted strings keep their quotes; use [`text::unquote`](crate::text::unquote)).
+#[derive(Clone, Copy, PartialEq, Eq, Default, Debug, Hash)]
+pub struct Params<'a> {
+    raw: &'a str,
+}
+
+/// Which grammar the values follow.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `uri-parameter`: paramchar (unreserved, escaped, `[]/:&+$`).
+    Uri,
+    /// `generic-param`: token [ = token / host / quoted-string ].
+    Header,
+}
+
+fn is_paramchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_'
+                | b'.'
+                | b'!'
+                | b'~'
+                | b'*'
+                | b'\''
+                | b'('
+                | b')'
+                | b'%'
+                | b'['
+                | b']'
+                | b'/'
+                | b':'
+                | b'&'
+                | b'+'
+                | b'$'
+        )
+}
+
+impl<'a> Params<'a> {
+    /// An empty list.
+    pub const EMPTY: Params<'static> = Params { raw: "" };
+
+    /// Wraps text that [`Params::parse_header`] accepts, without the leading `;`.
+    pub fn parse_header(raw: &'a str) -> Result<Params<'a>> {
+        Self::parse(raw, Kind::Header)
+    }
+
+    pub(crate) fn parse(raw: &'a str, kind: Kind) -> Result<Params<'a>> {
+        let p = Params { raw };
+        for item in p.items() {
+            let (name, value) = item;
+            if name.is_empty() {
+                return Err(Error::bad_request("Empty parameter"));
+            }
+            match kind {
+                Kind::Uri => {
+                    if !name.bytes().all(is_paramchar)
+                        || !text::escapes_valid(name.as_bytes())
+                        || value.is_some_and(|v| {
+                            !v.bytes().all(is_paramchar) || !text::escapes_valid(v.as_bytes())
+                        })
+                    {
+                        return Err(Error::bad_request("Malformed URI parameter"));
+                    }
+                }
+                Kind::Header => {
+                    if !name.bytes().all(is_token_byte) {
+                        return Err(Error::bad_request("Malformed parameter name"));
+                    }
+                    if let Some(v) = value {
+                        let ok = if v.starts_with('"') {
+                            text::quoted_end(v.as_bytes(), 0) == Some(v.len())
+                        } else if v.starts_with('[') {
+                            v.ends_with(']')
+                                && v[1..v.len() - 1].parse::<std::net::Ipv6Addr>().is_ok()
+                        } else {
+                            !v.is_empty() && v.bytes().all(|b| is_token_byte(b) || b == b':')
+                        };
+                        if !ok {
+                            return Err(Error::bad_request(format!("Malformed parameter {name}")));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(p)
+    }
+
+    /// The text as written, without the leading `;`.
+    pub fn as_str(&self) -> &'a str {
+        self.raw
+    }
+
+    /// True when there are no parameters.
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// `(name, value)` pairs in order; names and values trimmed of LWS.
+    pub fn items(&self) -> impl Iterator<Item = (&'a str, Option<&'a str>)> + 'a {
+        let raw = self.raw;
+        let mut pos = 0usize;
+        let mut done = raw.is_empty();
+        std::iter::from_fn(move || {
+            if done {
+                return None;
+            }
+            let end = text::find_top_level(raw.as_bytes(), pos, b';').unwrap_or_else(|| {
+                done = true;
+                raw.len()
+            });
+            let item = raw.get(pos..end).unwrap_or("");
+            pos = end + 1;
+            Some(match item.find('=') {
+                Some(eq) => (
+                    text::trim_lws(&item[..eq]),
+                    Some(text::trim_lws(&item[eq + 1..])),
+                ),
+                None => (text::trim_lws(item), None),
+            })
+        })
+    }
+
+    /// `Some(value)` when the parameter is present (`Some(None)` without a value).
+    pub fn get(&self, name: &str) -> Option<Option<&'a str>> {
+        self.items()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// The value of a parameter that has one.
+    pub fn value(&self, name: &str) -> Option<&'a str> {
+        self.get(name).flatten()
+    }
+
+    /// True when the parameter is present, with or without a value.
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+impl fmt::Display for Params<'_> {
+    /// Prints `;a=b;c` (nothing when empty).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.raw.is_empty() {
+            return Ok(());
+        }
+        write!(f, ";{}", self.raw)
+    }
+}
+
+/// Splits `value` at the first top-level `;`: `(head, params)`. The params
+/// part is validated with `kind`.
+pub(crate) fn split_params(value: &str, kind: Kind) -> Result<(&str, Params<'_>)> {
+    match text::find_top_level(value.as_bytes(), 0, b';') {
+        Some(i) => {
+            let raw = text::trim_lws(&value[i + 1..]);
+            Ok((text::trim_lws(&value[..i]), Params::parse(raw, kind)?))
+        }
+        None => Ok((value, Params::EMPTY)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_and_validation() {
+        let p = Params::parse_header("tag = 98asjd8 ;q=0.33; newparam").expect("valid");
+        assert_eq!(p.value("TAG"), Some("98asjd8"));
+        assert_eq!(p.get("newparam"), Some(None));
+        assert!(p.get("x").is_none());
+        assert!(Params::parse_header(";tag=1").is_err());
+        assert!(
+            Params::parse_header("a=\"x;y\";b")
+                .expect("quoted")
+                .has("b")
+        );
+        assert!(Params::parse_header("received=[2001:db8::9:255]").is_ok());
+        assert!(Params::parse("lr;transport=tcp", Kind::Uri).is_ok());
+        assert!(Params::parse("l r", Kind::Uri).is_err());
+    }
+}

@@ -1,0 +1,291 @@
+//! Character classes and small scanners shared by every parser (RFC 3261 §25.1).
+//!
+//! All scanners work on `&str`/`&[u8]`, never allocate and never index out of
+//! bounds: positions they return are always `<= input.len()`.
+
+/// `token` characters: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~".
+pub(crate) const fn is_token_byte(b: u8) -> bool {
+    matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9'
+        | b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+}
+
+/// `word` characters: token plus `( ) < > : \ " / [ ] ? { }`.
+pub(crate) const fn is_word_byte(b: u8) -> bool {
+    is_token_byte(b)
+        || matches!(
+            b,
+            b'(' | b')'
+                | b'<'
+                | b'>'
+                | b':'
+                | b'\\'
+                | b'"'
+                | b'/'
+                | b'['
+                | b']'
+                | b'?'
+                | b'{'
+                | b'}'
+        )
+}
+
+/// True when `s` is a non-empty `token`.
+pub fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_token_byte)
+}
+
+/// True when `s` is a non-empty `word` (used by Call-ID).
+pub(crate) fn is_word(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_word_byte)
+}
+
+/// Skips linear white space, including folded line breaks (`CRLF` or bare `LF`
+/// followed by SP/HTAB). Returns the index of the first other byte.
+pub(crate) fn skip_lws(s: &[u8], mut i: usize) -> usize {
+    while i < s.len() {
+        match s[i] {
+            b' ' | b'\t' => i += 1,
+            b'\r' if s.get(i + 1) == Some(&b'\n') && matches!(s.get(i + 2), Some(b' ' | b'\t')) => {
+                i += 3
+            }
+            b'\n' if matches!(s.get(i + 1), Some(b' ' | b'\t')) => i += 2,
+            _ => break,
+        }
+    }
+    i
+}
+
+/// Trims LWS (including folds) from both ends.
+pub(crate) fn trim_lws(s: &str) -> &str {
+    s.trim_matches(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n')
+}
+
+/// Given `s[start] == '"'`, returns the index just past the closing quote.
+/// Handles quoted-pairs; `None` when the string is unterminated or contains a
+/// bare CR/LF that is not a fold.
+pub(crate) fn quoted_end(s: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    while i < s.len() {
+        match s[i] {
+            b'"' => return Some(i + 1),
+            b'\\' => {
+                // quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)
+                match s.get(i + 1) {
+                    Some(b'\r' | b'\n') | None => return None,
+                    Some(_) => i += 2,
+                }
+            }
+            b'\r' | b'\n' => {
+                let j = skip_lws(s, i);
+                if j == i {
+                    return None;
+                }
+                i = j;
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Removes the quotes and quoted-pair escapes of a quoted-string.
+pub fn unquote(s: &str) -> std::borrow::Cow<'_, str> {
+    let inner = s
+        .strip_prefix('"')
+        .and_then(|x| x.strip_suffix('"'))
+        .unwrap_or(s);
+    if !inner.contains('\\') {
+        return std::borrow::Cow::Borrowed(inner);
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Quotes `s` as a quoted-string, escaping `"` and `\`.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// Finds the first `delim` byte at nesting level zero: outside quoted strings
+/// and outside `<...>`. Returns `None` if absent (or if a quote is unbalanced,
+/// in which case the caller's parse fails anyway).
+pub(crate) fn find_top_level(s: &[u8], from: usize, delim: u8) -> Option<usize> {
+    let mut i = from;
+    let mut angle = false;
+    while i < s.len() {
+        let b = s[i];
+        if b == b'"' && !angle {
+            i = quoted_end(s, i)?;
+            continue;
+        }
+        if b == b'<' {
+            angle = true;
+        } else if b == b'>' {
+            angle = false;
+        } else if b == delim && !angle {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Splits a header value into its comma-separated elements (RFC 3261 §7.3.1),
+/// ignoring commas inside quoted strings and angle brackets. Elements are
+/// trimmed; empty elements are returned as empty strings so that callers can
+/// reject `a,,b` where the grammar forbids it.
+pub(crate) fn split_commas(s: &str) -> CommaSplit<'_> {
+    CommaSplit {
+        s,
+        pos: 0,
+        done: s.is_empty(),
+    }
+}
+
+/// Iterator returned by [`split_commas`].
+pub(crate) struct CommaSplit<'a> {
+    s: &'a str,
+    pos: usize,
+    done: bool,
+}
+
+impl<'a> Iterator for CommaSplit<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        if self.done {
+            return None;
+        }
+        let bytes = self.s.as_bytes();
+        let end = match find_top_level(bytes, self.pos, b',') {
+            Some(e) => e,
+            None => {
+                self.done = true;
+                self.s.len()
+            }
+        };
+        let item = trim_lws(self.s.get(self.pos..end).unwrap_or(""));
+        self.pos = end + 1;
+        Some(item)
+    }
+}
+
+/// Parses a non-negative decimal integer of at most `max` value. Leading zeros
+/// are allowed (RFC 4475 §3.1.1.1); overflow is an error.
+pub(crate) fn parse_u64(s: &str, max: u64) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for b in s.bytes() {
+        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+        if v > max {
+            return None;
+        }
+    }
+    Some(v)
+}
+
+/// Percent-decodes an `escaped` string (RFC 3261 §19.1.2). Invalid escapes are
+/// kept literally. Returns bytes because `%00` and non-UTF-8 are legal.
+pub fn unescape(s: &str) -> std::borrow::Cow<'_, [u8]> {
+    if !s.contains('%') {
+        return std::borrow::Cow::Borrowed(s.as_bytes());
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h << 4) | l);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// True when every `%` in `s` starts a valid `%HH` escape.
+pub(crate) fn escapes_valid(s: &[u8]) -> bool {
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' {
+            match (
+                s.get(i + 1).copied().and_then(hex),
+                s.get(i + 2).copied().and_then(hex),
+            ) {
+                (Some(_), Some(_)) => i += 3,
+                _ => return false,
+            }
+        } else {
+            i += 1;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lws_and_quotes() {
+        assert_eq!(skip_lws(b"  \r\n  x", 0), 6);
+        assert_eq!(skip_lws(b" \r\nx", 0), 1);
+        assert_eq!(quoted_end(br#""a\"b" rest"#, 0), Some(6));
+        assert_eq!(quoted_end(br#""unterminated"#, 0), None);
+        assert_eq!(unquote(r#""J Rosenberg \\\"""#), r#"J Rosenberg \""#);
+        assert_eq!(quote(r#"a"b\"#), r#""a\"b\\""#);
+    }
+
+    #[test]
+    fn commas() {
+        let v: Vec<_> = split_commas(r#""a,b" <sip:x;a=1,2>, c ,,d"#).collect();
+        assert_eq!(v, vec![r#""a,b" <sip:x;a=1,2>"#, "c", "", "d"]);
+        assert_eq!(split_commas("").count(), 0);
+    }
+
+    #[test]
+    fn numbers_and_escapes() {
+        assert_eq!(parse_u64("0068", 255), Some(68));
+        assert_eq!(parse_u64("300", 255), None);
+        assert_eq!(parse_u64("36893488147419103232", u64::MAX), None);
+        assert_eq!(&*unescape("%75se%72"), b"user");
+        assert_eq!(&*unescape("null-%00-null"), b"null-\0-null");
+        assert_eq!(&*unescape("100%"), b"100%");
+        assert!(!escapes_valid(b"%Z%45"));
+        assert!(escapes_valid(b"a%41"));
+    }
+}
