@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bytes::Bytes;
-use sip_core::validate::{self, Policy};
-use sip_core::{Error, Frame, Limits, Message, Mode};
+use sip_core::validate;
+use sip_core::{Error, Frame, Limits, Mode};
 
 /// Arguments of `rvoip sip lint`.
 #[derive(clap::Args)]
@@ -29,27 +29,19 @@ enum Verdict {
 }
 
 fn verdict(bytes: Bytes, mode: Mode) -> Verdict {
-    let limits = Limits::default();
-    let msg = match Message::parse_with(bytes, mode, &limits) {
-        Ok(m) => m,
-        Err(e) => return Verdict::Err(e),
-    };
-    let checked = if msg.is_request() {
-        validate::check_request(&msg, &Policy::default())
-    } else {
-        validate::check_syntax(&msg)
-    };
-    if let Err(e) = checked {
-        return Verdict::Err(e);
-    }
-    let what = match (msg.method(), msg.status()) {
-        (Some(m), _) => m.to_string(),
-        (None, Some(s)) => s.to_string(),
-        (None, None) => String::new(),
-    };
-    Verdict::Ok {
-        what,
-        call_id: msg.call_id().unwrap_or("").to_owned(),
+    match validate::verdict(bytes, mode, &Limits::default()) {
+        Ok(msg) => {
+            let what = match (msg.method(), msg.status()) {
+                (Some(m), _) => m.to_string(),
+                (None, Some(s)) => s.to_string(),
+                (None, None) => String::new(),
+            };
+            Verdict::Ok {
+                what,
+                call_id: msg.call_id().unwrap_or("").to_owned(),
+            }
+        }
+        Err(e) => Verdict::Err(e),
     }
 }
 

@@ -83,21 +83,33 @@ pub fn check_syntax(m: &Message) -> Result<()> {
     present::<CallId<'_>>(m, "Call-ID")?;
     let cseq = present::<CSeq>(m, "CSeq")?;
     if let Some(method) = m.method() {
-        present::<MaxForwards>(m, "Max-Forwards")?;
+        // Max-Forwards is mandatory for RFC 3261 UACs, but RFC 2543 requests
+        // lack it and must still be accepted (RFC 4475 §3.4.1); when present
+        // it must be valid.
+        if let Some(mf) = m.header::<MaxForwards>() {
+            mf?;
+        }
         if &cseq.method != method {
+            // RFC 4475 §3.1.2.18: 501 for a method we do not implement.
+            if !method.is_known() {
+                return Err(Error::new(StatusCode::NOT_IMPLEMENTED, "Not Implemented"));
+            }
             return Err(Error::bad_request(
                 "CSeq method does not match request method",
             ));
         }
         match m.request_uri() {
-            Some(Ok(_)) => {}
+            Some(Ok(Uri::Sip(u))) if u.headers.is_some() => {
+                // RFC 4475 §3.1.2.11: headers are not allowed in a Request-URI.
+                return Err(Error::bad_request("Request-URI contains escaped headers"));
+            }
+            Some(Ok(_)) | None => {}
             Some(Err(e)) => {
                 return Err(Error::bad_request(format!(
                     "Malformed Request-URI: {}",
                     e.reason()
                 )));
             }
-            None => {}
         }
     }
     if let Some(r) = m.header::<ContentLength>() {
@@ -125,9 +137,6 @@ pub fn check_syntax(m: &Message) -> Result<()> {
     }
     all_valid::<crate::header::Route<'_>>(m)?;
     all_valid::<crate::header::RecordRoute<'_>>(m)?;
-    if m.is_request() && m.request_uri_str().is_some_and(|u| u.contains('?')) {
-        return Err(Error::bad_request("Request-URI contains escaped headers"));
-    }
     Ok(())
 }
 
@@ -151,7 +160,15 @@ pub fn check_request(m: &Message, policy: &Policy<'_>) -> Result<()> {
                 format!("Unsupported URI Scheme {scheme}"),
             ));
         }
-        if let Uri::Sip(_) = uri {}
+    }
+    // RFC 3261 §10.3 / RFC 4475 §3.3.4: a registrar needs a SIP or SIPS AOR in To.
+    if *method == crate::Method::Register
+        && let Some(Ok(to)) = m.header::<To<'_>>()
+        && !matches!(to.addr.uri, Uri::Sip(_))
+    {
+        return Err(Error::bad_request(
+            "To of REGISTER is not a SIP or SIPS URI",
+        ));
     }
     let mut unsupported: Vec<String> = Vec::new();
     for tag in m
@@ -199,4 +216,17 @@ pub fn check_request(m: &Message, policy: &Policy<'_>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The verdict of a UAS with the default [`Policy`] on raw bytes: the parsed
+/// message, or the error whose status it would answer with. This is what
+/// `rvoip sip lint` reports.
+pub fn verdict(bytes: bytes::Bytes, mode: crate::Mode, limits: &crate::Limits) -> Result<Message> {
+    let msg = Message::parse_with(bytes, mode, limits)?;
+    if msg.is_request() {
+        check_request(&msg, &Policy::default())?;
+    } else {
+        check_syntax(&msg)?;
+    }
+    Ok(msg)
 }
