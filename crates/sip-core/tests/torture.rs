@@ -288,3 +288,44 @@ fn tortuous_invite_details() {
     assert_eq!(dbl.method(), Some(&sip_core::Method::Register));
     assert!(dbl.body().is_empty());
 }
+
+#[test]
+fn sdp_bodies_of_valid_messages_round_trip() {
+    use sip_core::header::ContentType;
+    use sip_core::sdp::Sdp;
+    let mut checked = 0;
+    for (dir, table) in [("rfc4475", RFC4475), ("rfc5118", RFC5118)] {
+        for (name, _, expected) in table {
+            if *expected != 0 {
+                continue;
+            }
+            let m = sip_core::Message::parse(fixture(dir, name)).expect("valid");
+            let is_sdp = matches!(m.header::<ContentType<'_>>(), Some(Ok(ct)) if ct.is("application", "sdp"));
+            if !is_sdp {
+                continue;
+            }
+            let text = std::str::from_utf8(m.body()).expect("utf-8 body");
+            let sdp = Sdp::parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(sdp.to_string(), text, "{name}: printed SDP differs");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 9, "SDP bodies among the valid fixtures");
+    // RFC 5118 §4.8 and §4.9: IPv4 and IPv6 connections, IPv4-mapped addresses.
+    let m = sip_core::Message::parse(fixture("rfc5118", "mult-ip-in-sdp")).expect("valid");
+    let sdp = Sdp::parse(std::str::from_utf8(m.body()).expect("utf-8")).expect("sdp");
+    assert_eq!(
+        sdp.media[0].connection().and_then(|c| c.ip()),
+        Some("192.0.2.1".parse().expect("ip"))
+    );
+    assert_eq!(
+        sdp.media[1].connection().and_then(|c| c.ip()),
+        Some("2001:db8::1".parse().expect("ip"))
+    );
+    let m = sip_core::Message::parse(fixture("rfc5118", "ipv4-mapped-ipv6")).expect("valid");
+    let sdp = Sdp::parse(std::str::from_utf8(m.body()).expect("utf-8")).expect("sdp");
+    assert_eq!(
+        sdp.connection().and_then(|c| c.ip()),
+        Some("::ffff:192.0.2.2".parse().expect("ip"))
+    );
+}
