@@ -50,6 +50,6 @@ pub use framing::{Frame, Mode};
 pub use limits::Limits;
 pub use message::{HeaderField, Message};
 pub use method::Method;
-pub use params::Params;
+pub use params::{ParamIter, Params};
 pub use status::StatusCode;
 pub use uri::{Host, SipUri, TelUri, Uri};

@@ -10,36 +10,47 @@ use crate::header::{Header, HeaderName};
 use crate::text::{self, split_commas};
 use crate::{Error, Limits, Method, Result, StatusCode, Uri};
 
-/// Bytes of a field: a range of the message buffer or bytes added later.
-#[derive(Clone, Debug)]
-enum Slice {
-    Buf(u32, u32),
-    Own(Bytes),
+/// Marks a [`Span`] whose bytes live in `Message::extra` (added by editing).
+const OWNED: u32 = 1 << 31;
+
+/// Bytes of a field: a range of the message buffer, or (with [`OWNED`] set
+/// in `start`) the index of bytes added later.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: u32,
+    end: u32,
 }
 
-impl Slice {
+impl Span {
     #[inline]
-    fn get<'a>(&'a self, buf: &'a [u8]) -> &'a [u8] {
-        match self {
-            Slice::Buf(s, e) => buf.get(*s as usize..*e as usize).unwrap_or_default(),
-            Slice::Own(b) => b,
+    fn at(start: usize, end: usize) -> Span {
+        Span { start: start as u32, end: end as u32 }
+    }
+
+    #[inline]
+    fn get<'a>(self, buf: &'a [u8], extra: &'a [Bytes]) -> &'a [u8] {
+        if self.start & OWNED != 0 {
+            extra.get((self.start & !OWNED) as usize).map_or(&[][..], |b| &b[..])
+        } else {
+            buf.get(self.start as usize..self.end as usize).unwrap_or_default()
         }
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 struct Field {
     kind: HeaderName,
-    name: Slice,
-    value: Slice,
-    /// The whole line as received (name, colon, value, folds), for exact printing.
-    raw: Option<(u32, u32)>,
+    name: Span,
+    value: Span,
+    /// End of the whole line as received (name, colon, value, folds), for
+    /// exact printing; 0 for fields added or changed by editing.
+    line_end: u32,
 }
 
 #[derive(Clone, Debug)]
 enum StartLine {
-    Request { method: Method, uri: Slice },
-    Response { code: StatusCode, reason: Slice },
+    Request { method: Method, uri: Span },
+    Response { code: StatusCode, reason: Span },
 }
 
 /// A parsed SIP request or response.
@@ -52,9 +63,11 @@ enum StartLine {
 pub struct Message {
     buf: Bytes,
     start: StartLine,
-    version: Slice,
+    version: Span,
     fields: Vec<Field>,
-    body: Slice,
+    body: Span,
+    /// Bytes added by editing, referenced by spans with [`OWNED`] set.
+    extra: Vec<Bytes>,
 }
 
 /// One header field as it appears in the message.
@@ -107,7 +120,7 @@ impl Message {
     /// The Request-URI text of a request.
     pub fn request_uri_str(&self) -> Option<&str> {
         match &self.start {
-            StartLine::Request { uri, .. } => std::str::from_utf8(uri.get(&self.buf)).ok(),
+            StartLine::Request { uri, .. } => std::str::from_utf8(uri.get(&self.buf, &self.extra)).ok(),
             StartLine::Response { .. } => None,
         }
     }
@@ -129,7 +142,7 @@ impl Message {
     pub fn reason(&self) -> Option<&str> {
         match &self.start {
             StartLine::Response { reason, .. } => {
-                Some(std::str::from_utf8(reason.get(&self.buf)).unwrap_or(""))
+                Some(std::str::from_utf8(reason.get(&self.buf, &self.extra)).unwrap_or(""))
             }
             StartLine::Request { .. } => None,
         }
@@ -137,7 +150,7 @@ impl Message {
 
     /// The SIP version text, e.g. `SIP/2.0`.
     pub fn version(&self) -> &str {
-        std::str::from_utf8(self.version.get(&self.buf)).unwrap_or("")
+        std::str::from_utf8(self.version.get(&self.buf, &self.extra)).unwrap_or("")
     }
 
     /// Every header field in order.
@@ -148,8 +161,8 @@ impl Message {
     fn field<'a>(&'a self, f: &'a Field) -> HeaderField<'a> {
         HeaderField {
             name: f.kind,
-            raw_name: std::str::from_utf8(f.name.get(&self.buf)).unwrap_or(""),
-            value: f.value.get(&self.buf),
+            raw_name: std::str::from_utf8(f.name.get(&self.buf, &self.extra)).unwrap_or(""),
+            value: f.value.get(&self.buf, &self.extra),
         }
     }
 
@@ -209,7 +222,7 @@ impl Message {
 
     /// The body (empty when there is none).
     pub fn body(&self) -> &[u8] {
-        self.body.get(&self.buf)
+        self.body.get(&self.buf, &self.extra)
     }
 
     /// The Call-ID value.
@@ -220,21 +233,36 @@ impl Message {
 
     // ---- editing -------------------------------------------------------
 
+    fn own(&mut self, bytes: Bytes) -> Span {
+        let idx = self.extra.len() as u32;
+        self.extra.push(bytes);
+        Span { start: OWNED | idx, end: 0 }
+    }
+
+    fn owned_field(&mut self, name: &str, value: impl fmt::Display) -> Field {
+        let kind = HeaderName::from_bytes(name.as_bytes());
+        let name = self.own(Bytes::copy_from_slice(name.as_bytes()));
+        let value = self.own(Bytes::from(value.to_string()));
+        Field { kind, name, value, line_end: 0 }
+    }
+
+    fn is_named(&self, f: &Field, kind: HeaderName, name: &str) -> bool {
+        f.kind == kind
+            && (kind != HeaderName::Other
+                || f.name.get(&self.buf, &self.extra).eq_ignore_ascii_case(name.as_bytes()))
+    }
+
     /// Appends a header field.
     pub fn push_header(&mut self, name: &str, value: impl fmt::Display) {
-        let field = Self::owned_field(name, value);
+        let field = self.owned_field(name, value);
         self.fields.push(field);
     }
 
     /// Inserts a header field before every other field of the same name
     /// (or at the end when there is none), as a proxy does with Via.
     pub fn prepend_header(&mut self, name: &str, value: impl fmt::Display) {
-        let field = Self::owned_field(name, value);
-        let at = self
-            .fields
-            .iter()
-            .position(|f| f.kind == field.kind && self.same_name(f, name));
-        match at {
+        let field = self.owned_field(name, value);
+        match self.fields.iter().position(|f| self.is_named(f, field.kind, name)) {
             Some(i) => self.fields.insert(i, field),
             None => self.fields.push(field),
         }
@@ -242,14 +270,11 @@ impl Message {
 
     /// Removes every field with this name; returns how many were removed.
     pub fn remove_header(&mut self, name: &str) -> usize {
-        let before = self.fields.len();
         let kind = HeaderName::from_bytes(name.as_bytes());
-        let buf = self.buf.clone();
-        self.fields.retain(|f| {
-            !(f.kind == kind
-                && (kind != HeaderName::Other
-                    || f.name.get(&buf).eq_ignore_ascii_case(name.as_bytes())))
-        });
+        let keep: Vec<bool> = self.fields.iter().map(|f| !self.is_named(f, kind, name)).collect();
+        let before = self.fields.len();
+        let mut it = keep.into_iter();
+        self.fields.retain(|_| it.next().unwrap_or(true));
         before - self.fields.len()
     }
 
@@ -259,14 +284,15 @@ impl Message {
         let Some(i) = self.fields.iter().position(|f| f.kind == name) else {
             return false;
         };
-        let value = self.fields[i].value.get(&self.buf);
+        let value = self.fields[i].value.get(&self.buf, &self.extra);
         match text::find_top_level(value, 0, b',') {
             Some(comma) => {
                 let rest = &value[comma + 1..];
                 let start = text::skip_lws(rest, 0);
                 let rest = Bytes::copy_from_slice(&rest[start..]);
-                self.fields[i].value = Slice::Own(rest);
-                self.fields[i].raw = None;
+                let span = self.own(rest);
+                self.fields[i].value = span;
+                self.fields[i].line_end = 0;
             }
             None => {
                 self.fields.remove(i);
@@ -278,25 +304,19 @@ impl Message {
     /// Replaces every field with this name by a single field with `value`,
     /// keeping the position of the first one.
     pub fn set_header(&mut self, name: &str, value: impl fmt::Display) {
-        let field = Self::owned_field(name, value);
-        let first = self
-            .fields
-            .iter()
-            .position(|f| f.kind == field.kind && self.same_name(f, name));
-        match first {
-            Some(i) => {
-                self.fields[i] = field;
-                let kind = self.fields[i].kind;
-                let mut idx = 0;
-                let buf = self.buf.clone();
-                self.fields.retain(|f| {
-                    let keep = idx <= i
-                        || !(f.kind == kind
-                            && (kind != HeaderName::Other
-                                || f.name.get(&buf).eq_ignore_ascii_case(name.as_bytes())));
-                    idx += 1;
-                    keep
-                });
+        let field = self.owned_field(name, value);
+        let kind = field.kind;
+        match self.fields.iter().position(|f| self.is_named(f, kind, name)) {
+            Some(first) => {
+                let keep: Vec<bool> = self
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| i <= first || !self.is_named(f, kind, name))
+                    .collect();
+                self.fields[first] = field;
+                let mut it = keep.into_iter();
+                self.fields.retain(|_| it.next().unwrap_or(true));
             }
             None => self.fields.push(field),
         }
@@ -309,20 +329,7 @@ impl Message {
         if let Some(ct) = content_type {
             self.set_header("Content-Type", ct);
         }
-        self.body = Slice::Own(body);
-    }
-
-    fn same_name(&self, f: &Field, name: &str) -> bool {
-        f.kind != HeaderName::Other || f.name.get(&self.buf).eq_ignore_ascii_case(name.as_bytes())
-    }
-
-    fn owned_field(name: &str, value: impl fmt::Display) -> Field {
-        Field {
-            kind: HeaderName::from_bytes(name.as_bytes()),
-            name: Slice::Own(Bytes::copy_from_slice(name.as_bytes())),
-            value: Slice::Own(Bytes::from(value.to_string())),
-            raw: None,
-        }
+        self.body = self.own(body);
     }
 
     /// Prints the message. An unmodified parsed message prints byte for byte
@@ -334,35 +341,35 @@ impl Message {
     }
 
     fn write_to(&self, out: &mut BytesMut) {
-        let b = &self.buf;
+        let (b, x) = (&self.buf[..], &self.extra[..]);
         match &self.start {
             StartLine::Request { method, uri } => {
                 out.extend_from_slice(method.as_str().as_bytes());
                 out.extend_from_slice(b" ");
-                out.extend_from_slice(uri.get(b));
+                out.extend_from_slice(uri.get(b, x));
                 out.extend_from_slice(b" ");
-                out.extend_from_slice(self.version.get(b));
+                out.extend_from_slice(self.version.get(b, x));
             }
             StartLine::Response { code, reason } => {
-                out.extend_from_slice(self.version.get(b));
+                out.extend_from_slice(self.version.get(b, x));
                 out.extend_from_slice(format!(" {code:03} ").as_bytes());
-                out.extend_from_slice(reason.get(b));
+                out.extend_from_slice(reason.get(b, x));
             }
         }
         out.extend_from_slice(b"\r\n");
         for f in &self.fields {
-            if let Some((s, e)) = f.raw {
-                out.extend_from_slice(b.get(s as usize..e as usize).unwrap_or_default());
+            if f.line_end != 0 {
+                out.extend_from_slice(b.get(f.name.start as usize..f.line_end as usize).unwrap_or_default());
                 out.extend_from_slice(b"\r\n");
                 continue;
             }
-            out.extend_from_slice(f.name.get(b));
+            out.extend_from_slice(f.name.get(b, x));
             out.extend_from_slice(b": ");
-            out.extend_from_slice(f.value.get(b));
+            out.extend_from_slice(f.value.get(b, x));
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(self.body.get(b));
+        out.extend_from_slice(self.body.get(b, x));
     }
 
     pub(crate) fn from_parts_request(method: Method, uri: &str) -> Message {
@@ -374,11 +381,12 @@ impl Message {
             buf: buf.freeze(),
             start: StartLine::Request {
                 method,
-                uri: Slice::Buf(0, n),
+                uri: Span { start: 0, end: n },
             },
-            version: Slice::Buf(n, n + 7),
+            version: Span { start: n, end: n + 7 },
             fields: Vec::new(),
-            body: Slice::Buf(0, 0),
+            body: Span { start: 0, end: 0 },
+            extra: Vec::new(),
         }
     }
 
@@ -391,11 +399,12 @@ impl Message {
             buf: buf.freeze(),
             start: StartLine::Response {
                 code,
-                reason: Slice::Buf(0, n),
+                reason: Span { start: 0, end: n },
             },
-            version: Slice::Buf(n, n + 7),
+            version: Span { start: n, end: n + 7 },
             fields: Vec::new(),
-            body: Slice::Buf(0, 0),
+            body: Span { start: 0, end: 0 },
+            extra: Vec::new(),
         }
     }
 }
@@ -428,7 +437,7 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
     if buf.len() > limits.max_message_bytes {
         return Err(too_large("Message Too Large"));
     }
-    if buf.len() > u32::MAX as usize {
+    if buf.len() >= OWNED as usize {
         return Err(too_large("Message Too Large"));
     }
     let b: &[u8] = &buf;
@@ -455,7 +464,7 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
         return Err(Error::bad_request("Folded start line"));
     }
 
-    let mut fields: Vec<Field> = Vec::with_capacity(16);
+    let mut fields: Vec<Field> = Vec::with_capacity(32);
     let mut content_length: Option<usize> = None;
     let body_start;
     loop {
@@ -490,7 +499,7 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
         }
         let field = parse_field(b, pos, line_stop)?;
         if field.kind == HeaderName::ContentLength {
-            let v = field.value.get(b);
+            let v = field.value.get(b, &[]);
             let s = std::str::from_utf8(v).unwrap_or("");
             let n = text::parse_u64(s, u32::MAX as u64)
                 .ok_or_else(|| Error::bad_request("Malformed Content-Length header"))?
@@ -525,13 +534,14 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
             "Body Too Large",
         ));
     }
-    let body = Slice::Buf(body_start as u32, (body_start + body_len) as u32);
+    let body = Span::at(body_start, body_start + body_len);
     Ok(Message {
         buf,
         start,
         version,
         fields,
         body,
+        extra: Vec::new(),
     })
 }
 
@@ -559,9 +569,9 @@ fn parse_field(b: &[u8], start: usize, stop: usize) -> Result<Field> {
     let kind = HeaderName::from_bytes(&line[..name_end]);
     Ok(Field {
         kind,
-        name: Slice::Buf(start as u32, (start + name_end) as u32),
-        value: Slice::Buf((start + vstart) as u32, (start + vend) as u32),
-        raw: Some((start as u32, stop as u32)),
+        name: Span::at(start, start + name_end),
+        value: Span::at(start + vstart, start + vend),
+        line_end: stop as u32,
     })
 }
 
@@ -592,9 +602,9 @@ fn check_version(v: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn parse_start_line(b: &[u8], start: usize, stop: usize) -> Result<(StartLine, Slice)> {
+fn parse_start_line(b: &[u8], start: usize, stop: usize) -> Result<(StartLine, Span)> {
     let line = &b[start..stop];
-    let span = |s: usize, e: usize| Slice::Buf((start + s) as u32, (start + e) as u32);
+    let span = |s: usize, e: usize| Span::at(start + s, start + e);
     if line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"SIP/") {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF
         let sp = memchr::memchr(b' ', line)

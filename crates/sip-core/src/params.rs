@@ -107,28 +107,8 @@ impl<'a> Params<'a> {
     }
 
     /// `(name, value)` pairs in order; names and values trimmed of LWS.
-    pub fn items(&self) -> impl Iterator<Item = (&'a str, Option<&'a str>)> + 'a {
-        let raw = self.raw;
-        let mut pos = 0usize;
-        let mut done = raw.is_empty();
-        std::iter::from_fn(move || {
-            if done {
-                return None;
-            }
-            let end = text::find_top_level(raw.as_bytes(), pos, b';').unwrap_or_else(|| {
-                done = true;
-                raw.len()
-            });
-            let item = raw.get(pos..end).unwrap_or("");
-            pos = end + 1;
-            Some(match item.find('=') {
-                Some(eq) => (
-                    text::trim_lws(&item[..eq]),
-                    Some(text::trim_lws(&item[eq + 1..])),
-                ),
-                None => (text::trim_lws(item), None),
-            })
-        })
+    pub fn items(&self) -> ParamIter<'a> {
+        ParamIter { raw: self.raw, pos: 0, done: self.raw.is_empty() }
     }
 
     /// `Some(value)` when the parameter is present (`Some(None)` without a value).
@@ -156,6 +136,52 @@ impl fmt::Display for Params<'_> {
             return Ok(());
         }
         write!(f, ";{}", self.raw)
+    }
+}
+
+/// Iterator over `(name, value)` pairs of [`Params`].
+#[derive(Clone, Debug)]
+pub struct ParamIter<'a> {
+    raw: &'a str,
+    pos: usize,
+    done: bool,
+}
+
+impl<'a> Iterator for ParamIter<'a> {
+    type Item = (&'a str, Option<&'a str>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let b = self.raw.as_bytes();
+        let start = self.pos;
+        let mut i = start;
+        let mut eq = None;
+        // Scan to the next ';' outside quotes; remember the first '='.
+        while i < b.len() {
+            match b[i] {
+                b';' => break,
+                b'=' if eq.is_none() => eq = Some(i),
+                b'"' => {
+                    i = text::quoted_end(b, i).unwrap_or(b.len());
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        if i >= b.len() {
+            self.done = true;
+        }
+        self.pos = i + 1;
+        let end = i.min(b.len());
+        let item = |s: usize, e: usize| text::trim_lws(self.raw.get(s..e).unwrap_or(""));
+        Some(match eq {
+            Some(e) if e < end => (item(start, e), Some(item(e + 1, end))),
+            _ => (item(start, end), None),
+        })
     }
 }
 

@@ -56,8 +56,20 @@ pub(crate) fn skip_lws(s: &[u8], mut i: usize) -> usize {
 }
 
 /// Trims LWS (including folds) from both ends.
+#[inline]
 pub(crate) fn trim_lws(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n')
+    let b = s.as_bytes();
+    let is_ws = |c: u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+    let mut start = 0;
+    let mut end = b.len();
+    while start < end && is_ws(b[start]) {
+        start += 1;
+    }
+    while end > start && is_ws(b[end - 1]) {
+        end -= 1;
+    }
+    // Only ASCII bytes were skipped, so both ends are char boundaries.
+    s.get(start..end).unwrap_or("")
 }
 
 /// Given `s[start] == '"'`, returns the index just past the closing quote.

@@ -53,13 +53,6 @@ fn present<'a, H: Header<'a>>(m: &'a Message, what: &str) -> Result<H> {
     }
 }
 
-fn all_valid<'a, H: Header<'a> + 'a>(m: &'a Message) -> Result<()> {
-    for h in m.headers_of::<H>() {
-        h?;
-    }
-    Ok(())
-}
-
 /// Syntax checks on the headers every element depends on, for requests and
 /// responses: mandatory headers present and well-formed, single-valued
 /// headers not repeated, CSeq method matching the request method.
@@ -78,8 +71,10 @@ pub fn check_syntax(m: &Message) -> Result<()> {
     if vias.is_empty() {
         return Err(Error::bad_request("Missing Via header"));
     }
-    present::<From<'_>>(m, "From")?;
-    present::<To<'_>>(m, "To")?;
+    let from = present::<From<'_>>(m, "From")?;
+    from.addr.uri().map_err(|_| Error::malformed("From header"))?;
+    let to = present::<To<'_>>(m, "To")?;
+    to.addr.uri().map_err(|_| Error::malformed("To header"))?;
     present::<CallId<'_>>(m, "Call-ID")?;
     let cseq = present::<CSeq>(m, "CSeq")?;
     if let Some(method) = m.method() {
@@ -127,7 +122,11 @@ pub fn check_syntax(m: &Message) -> Result<()> {
     if let Some(r) = m.header::<Date<'_>>() {
         r?;
     }
-    all_valid::<Contact<'_>>(m)?;
+    for c in m.headers_of::<Contact<'_>>() {
+        if let Some(a) = c?.addr {
+            a.uri().map_err(|_| Error::malformed("Contact header"))?;
+        }
+    }
     let contacts: Vec<_> = m
         .headers_of::<Contact<'_>>()
         .filter_map(Result::ok)
@@ -135,8 +134,12 @@ pub fn check_syntax(m: &Message) -> Result<()> {
     if contacts.len() > 1 && contacts.iter().any(Contact::is_star) {
         return Err(Error::bad_request("Contact * mixed with other contacts"));
     }
-    all_valid::<crate::header::Route<'_>>(m)?;
-    all_valid::<crate::header::RecordRoute<'_>>(m)?;
+    for r in m.headers_of::<crate::header::Route<'_>>() {
+        r?.addr.uri().map_err(|_| Error::malformed("Route header"))?;
+    }
+    for r in m.headers_of::<crate::header::RecordRoute<'_>>() {
+        r?.addr.uri().map_err(|_| Error::malformed("Record-Route header"))?;
+    }
     Ok(())
 }
 
@@ -164,7 +167,7 @@ pub fn check_request(m: &Message, policy: &Policy<'_>) -> Result<()> {
     // RFC 3261 §10.3 / RFC 4475 §3.3.4: a registrar needs a SIP or SIPS AOR in To.
     if *method == crate::Method::Register
         && let Some(Ok(to)) = m.header::<To<'_>>()
-        && !matches!(to.addr.uri, Uri::Sip(_))
+        && !matches!(to.addr.uri(), Ok(Uri::Sip(_)))
     {
         return Err(Error::bad_request(
             "To of REGISTER is not a SIP or SIPS URI",

@@ -11,19 +11,34 @@ use crate::text::{self, is_token_byte};
 use crate::{Error, Result, Uri};
 
 /// A display name and URI: `"Alice" <sip:alice@example.com>` or a bare URI.
+///
+/// Parsing a header only locates the URI; [`NameAddr::uri`] decodes it on
+/// demand (and [`crate::validate`] checks it), so reading a tag costs no URI
+/// parse.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 pub struct NameAddr<'a> {
     /// The display name as written: a quoted string with its quotes, or
     /// tokens separated by LWS.
     pub display: Option<&'a str>,
-    /// The URI.
-    pub uri: Uri<'a>,
+    uri: &'a str,
 }
 
 impl<'a> NameAddr<'a> {
-    /// A bare URI.
-    pub fn new(uri: Uri<'a>) -> NameAddr<'a> {
-        NameAddr { display: None, uri }
+    /// An address from a display name (as it should be written: quoted
+    /// string or tokens) and URI text. Fails if the URI does not parse.
+    pub fn new(display: Option<&'a str>, uri: &'a str) -> Result<NameAddr<'a>> {
+        Uri::parse(uri)?;
+        Ok(NameAddr { display, uri })
+    }
+
+    /// The URI text as written.
+    pub fn uri_str(&self) -> &'a str {
+        self.uri
+    }
+
+    /// The decoded URI.
+    pub fn uri(&self) -> Result<Uri<'a>> {
+        Uri::parse(self.uri)
     }
 
     /// The display name without quotes and escapes.
@@ -71,14 +86,16 @@ impl<'a> NameAddr<'a> {
         } else {
             // addr-spec
             let (uri, params) = crate::params::split_params(v, Kind::Header)?;
-            if uri.contains(['?', ',', ' ', '\t']) {
+            if uri.contains(['?', ',', ' ', '\t', '\r', '\n', '<', '>', '"']) || !uri.contains(':') {
                 return Err(bad());
             }
-            let uri = Uri::parse(uri).map_err(|_| bad())?;
             return Ok((NameAddr { display: None, uri }, params));
         };
         let gt = rest.find('>').ok_or_else(bad)?;
-        let uri = Uri::parse(&rest[1..gt]).map_err(|_| bad())?;
+        let uri = &rest[1..gt];
+        if !uri.contains(':') || uri.bytes().any(|b| b <= b' ' || b == b'<' || b == b'"') {
+            return Err(bad());
+        }
         let after = text::trim_lws(&rest[gt + 1..]);
         let params = if after.is_empty() {
             Params::EMPTY

@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+#[path = "name_lookup.rs"]
+mod lookup;
+
 macro_rules! names {
     ($( $var:ident = $long:literal / $lower:literal $(, $compact:literal)? ; )*) => {
         /// A header field name. Known names are variants; anything else is
@@ -42,17 +45,10 @@ macro_rules! names {
                         _ => HeaderName::Other,
                     };
                 }
-                let mut buf = [0u8; 24];
-                if name.len() > buf.len() {
+                if name.is_empty() {
                     return HeaderName::Other;
                 }
-                for (d, s) in buf.iter_mut().zip(name) {
-                    *d = s.to_ascii_lowercase();
-                }
-                match &buf[..name.len()] {
-                    $($lower => HeaderName::$var,)*
-                    _ => HeaderName::Other,
-                }
+                lookup::lookup_long(name)
             }
         }
     };

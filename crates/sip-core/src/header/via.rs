@@ -105,39 +105,29 @@ impl<'a> Header<'a> for Via<'a> {
             return Err(bad());
         }
         let (host, port) = parse_hostport(sent_by).map_err(|_| bad())?;
-        let via = Via {
-            protocol,
-            version,
-            transport,
-            host,
-            port,
-            params,
-        };
-        if params.has("branch") && via.branch().is_none_or(|b| !is_token(b)) {
-            return Err(Error::bad_request(
-                "Malformed branch parameter in Via header",
-            ));
+        // One pass over the parameters validates the ones with a grammar.
+        for (name, value) in params.items() {
+            let ok = if name.eq_ignore_ascii_case("branch") {
+                value.is_some_and(is_token)
+            } else if name.eq_ignore_ascii_case("received") {
+                value.is_some_and(|r| {
+                    let r = r.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(r);
+                    r.parse::<IpAddr>().is_ok()
+                })
+            } else if name.eq_ignore_ascii_case("rport") {
+                value.is_none_or(|p| text::parse_u64(p, 65535).is_some())
+            } else if name.eq_ignore_ascii_case("ttl") {
+                value.is_some_and(|t| text::parse_u64(t, 255).is_some())
+            } else if name.eq_ignore_ascii_case("maddr") {
+                value.is_some_and(|m| Host::parse(m).is_ok())
+            } else {
+                true
+            };
+            if !ok {
+                return Err(Error::bad_request(format!("Malformed {name} parameter in Via header")));
+            }
         }
-        if params.has("received") && via.received().is_none() {
-            return Err(Error::bad_request(
-                "Malformed received parameter in Via header",
-            ));
-        }
-        if params.value("rport").is_some() && via.rport().flatten().is_none() {
-            return Err(Error::bad_request(
-                "Malformed rport parameter in Via header",
-            ));
-        }
-        if params.has("ttl") && via.ttl().is_none() {
-            return Err(Error::bad_request("Malformed ttl parameter in Via header"));
-        }
-        if let Some(m) = via.maddr()
-            && Host::parse(m).is_err()
-        {
-            return Err(Error::bad_request(
-                "Malformed maddr parameter in Via header",
-            ));
-        }
+        let via = Via { protocol, version, transport, host, port, params };
         Ok(via)
     }
 }
