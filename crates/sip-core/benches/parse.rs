@@ -16,7 +16,9 @@ include!("corpus.rs");
 
 /// Parses and reads the proxy fields; returns a checksum so nothing is optimised away.
 fn work(bytes: Bytes) -> usize {
-    let Ok(m) = Message::parse(bytes) else { return 0 };
+    let Ok(m) = Message::parse(bytes) else {
+        return 0;
+    };
     let mut n = 0;
     if let Some(Ok(v)) = m.header::<Via<'_>>() {
         n += v.branch().map_or(0, str::len) + v.port.map_or(0, usize::from);
@@ -54,7 +56,9 @@ fn bench(c: &mut Criterion) {
         eprintln!("allocations/message {name}: sip-core {allocs}");
         let mut g = c.benchmark_group(format!("parse_access/{name}"));
         g.throughput(Throughput::Bytes(msg.len() as u64));
-        g.bench_function("sip-core", |b| b.iter(|| black_box(work(black_box(bytes.clone())))));
+        g.bench_function("sip-core", |b| {
+            b.iter(|| black_box(work(black_box(bytes.clone()))))
+        });
         g.finish();
     }
 }

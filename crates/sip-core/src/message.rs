@@ -24,15 +24,21 @@ struct Span {
 impl Span {
     #[inline]
     fn at(start: usize, end: usize) -> Span {
-        Span { start: start as u32, end: end as u32 }
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
     }
 
     #[inline]
     fn get<'a>(self, buf: &'a [u8], extra: &'a [Bytes]) -> &'a [u8] {
         if self.start & OWNED != 0 {
-            extra.get((self.start & !OWNED) as usize).map_or(&[][..], |b| &b[..])
+            extra
+                .get((self.start & !OWNED) as usize)
+                .map_or(&[][..], |b| &b[..])
         } else {
-            buf.get(self.start as usize..self.end as usize).unwrap_or_default()
+            buf.get(self.start as usize..self.end as usize)
+                .unwrap_or_default()
         }
     }
 }
@@ -120,7 +126,9 @@ impl Message {
     /// The Request-URI text of a request.
     pub fn request_uri_str(&self) -> Option<&str> {
         match &self.start {
-            StartLine::Request { uri, .. } => std::str::from_utf8(uri.get(&self.buf, &self.extra)).ok(),
+            StartLine::Request { uri, .. } => {
+                std::str::from_utf8(uri.get(&self.buf, &self.extra)).ok()
+            }
             StartLine::Response { .. } => None,
         }
     }
@@ -236,20 +244,30 @@ impl Message {
     fn own(&mut self, bytes: Bytes) -> Span {
         let idx = self.extra.len() as u32;
         self.extra.push(bytes);
-        Span { start: OWNED | idx, end: 0 }
+        Span {
+            start: OWNED | idx,
+            end: 0,
+        }
     }
 
     fn owned_field(&mut self, name: &str, value: impl fmt::Display) -> Field {
         let kind = HeaderName::from_bytes(name.as_bytes());
         let name = self.own(Bytes::copy_from_slice(name.as_bytes()));
         let value = self.own(Bytes::from(value.to_string()));
-        Field { kind, name, value, line_end: 0 }
+        Field {
+            kind,
+            name,
+            value,
+            line_end: 0,
+        }
     }
 
     fn is_named(&self, f: &Field, kind: HeaderName, name: &str) -> bool {
         f.kind == kind
             && (kind != HeaderName::Other
-                || f.name.get(&self.buf, &self.extra).eq_ignore_ascii_case(name.as_bytes()))
+                || f.name
+                    .get(&self.buf, &self.extra)
+                    .eq_ignore_ascii_case(name.as_bytes()))
     }
 
     /// Appends a header field.
@@ -262,7 +280,11 @@ impl Message {
     /// (or at the end when there is none), as a proxy does with Via.
     pub fn prepend_header(&mut self, name: &str, value: impl fmt::Display) {
         let field = self.owned_field(name, value);
-        match self.fields.iter().position(|f| self.is_named(f, field.kind, name)) {
+        match self
+            .fields
+            .iter()
+            .position(|f| self.is_named(f, field.kind, name))
+        {
             Some(i) => self.fields.insert(i, field),
             None => self.fields.push(field),
         }
@@ -271,7 +293,11 @@ impl Message {
     /// Removes every field with this name; returns how many were removed.
     pub fn remove_header(&mut self, name: &str) -> usize {
         let kind = HeaderName::from_bytes(name.as_bytes());
-        let keep: Vec<bool> = self.fields.iter().map(|f| !self.is_named(f, kind, name)).collect();
+        let keep: Vec<bool> = self
+            .fields
+            .iter()
+            .map(|f| !self.is_named(f, kind, name))
+            .collect();
         let before = self.fields.len();
         let mut it = keep.into_iter();
         self.fields.retain(|_| it.next().unwrap_or(true));
@@ -306,7 +332,11 @@ impl Message {
     pub fn set_header(&mut self, name: &str, value: impl fmt::Display) {
         let field = self.owned_field(name, value);
         let kind = field.kind;
-        match self.fields.iter().position(|f| self.is_named(f, kind, name)) {
+        match self
+            .fields
+            .iter()
+            .position(|f| self.is_named(f, kind, name))
+        {
             Some(first) => {
                 let keep: Vec<bool> = self
                     .fields
@@ -359,7 +389,10 @@ impl Message {
         out.extend_from_slice(b"\r\n");
         for f in &self.fields {
             if f.line_end != 0 {
-                out.extend_from_slice(b.get(f.name.start as usize..f.line_end as usize).unwrap_or_default());
+                out.extend_from_slice(
+                    b.get(f.name.start as usize..f.line_end as usize)
+                        .unwrap_or_default(),
+                );
                 out.extend_from_slice(b"\r\n");
                 continue;
             }
@@ -383,7 +416,10 @@ impl Message {
                 method,
                 uri: Span { start: 0, end: n },
             },
-            version: Span { start: n, end: n + 7 },
+            version: Span {
+                start: n,
+                end: n + 7,
+            },
             fields: Vec::new(),
             body: Span { start: 0, end: 0 },
             extra: Vec::new(),
@@ -401,7 +437,10 @@ impl Message {
                 code,
                 reason: Span { start: 0, end: n },
             },
-            version: Span { start: n, end: n + 7 },
+            version: Span {
+                start: n,
+                end: n + 7,
+            },
             fields: Vec::new(),
             body: Span { start: 0, end: 0 },
             extra: Vec::new(),

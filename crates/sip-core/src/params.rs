@@ -56,9 +56,22 @@ impl<'a> Params<'a> {
     }
 
     pub(crate) fn parse(raw: &'a str, kind: Kind) -> Result<Params<'a>> {
+        Self::parse_checked(raw, kind, |_, _| true)
+    }
+
+    /// Like [`Params::parse`], with an extra check for parameters whose
+    /// values have their own grammar (`branch`, `received`, `q`, ...).
+    pub(crate) fn parse_checked(
+        raw: &'a str,
+        kind: Kind,
+        extra: impl Fn(&str, Option<&str>) -> bool,
+    ) -> Result<Params<'a>> {
         let p = Params { raw };
         for item in p.items() {
             let (name, value) = item;
+            if !extra(name, value) {
+                return Err(Error::bad_request(format!("Malformed {name} parameter")));
+            }
             if name.is_empty() {
                 return Err(Error::bad_request("Empty parameter"));
             }
@@ -108,7 +121,11 @@ impl<'a> Params<'a> {
 
     /// `(name, value)` pairs in order; names and values trimmed of LWS.
     pub fn items(&self) -> ParamIter<'a> {
-        ParamIter { raw: self.raw, pos: 0, done: self.raw.is_empty() }
+        ParamIter {
+            raw: self.raw,
+            pos: 0,
+            done: self.raw.is_empty(),
+        }
     }
 
     /// `Some(value)` when the parameter is present (`Some(None)` without a value).
@@ -159,7 +176,8 @@ impl<'a> Iterator for ParamIter<'a> {
         let start = self.pos;
         let mut i = start;
         let mut eq = None;
-        // Scan to the next ';' outside quotes; remember the first '='.
+        // Scan to the next ';' outside quotes, remembering the first '='.
+        // Parameter lists are short: a plain loop beats SIMD set-up here.
         while i < b.len() {
             match b[i] {
                 b';' => break,

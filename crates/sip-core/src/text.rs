@@ -4,10 +4,22 @@
 //! bounds: positions they return are always `<= input.len()`.
 
 /// `token` characters: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~".
+#[inline]
 pub(crate) const fn is_token_byte(b: u8) -> bool {
-    matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9'
-        | b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+    TOKEN[b as usize]
 }
+
+static TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9'
+            | b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~');
+        i += 1;
+    }
+    t
+};
 
 /// `word` characters: token plus `( ) < > : \ " / [ ] ? { }`.
 pub(crate) const fn is_word_byte(b: u8) -> bool {
@@ -41,6 +53,7 @@ pub(crate) fn is_word(s: &str) -> bool {
 
 /// Skips linear white space, including folded line breaks (`CRLF` or bare `LF`
 /// followed by SP/HTAB). Returns the index of the first other byte.
+#[inline]
 pub(crate) fn skip_lws(s: &[u8], mut i: usize) -> usize {
     while i < s.len() {
         match s[i] {
@@ -142,23 +155,22 @@ pub fn quote(s: &str) -> String {
 /// in which case the caller's parse fails anyway).
 pub(crate) fn find_top_level(s: &[u8], from: usize, delim: u8) -> Option<usize> {
     let mut i = from;
-    let mut angle = false;
-    while i < s.len() {
-        let b = s[i];
-        if b == b'"' && !angle {
-            i = quoted_end(s, i)?;
-            continue;
+    loop {
+        // Jump to the next byte that matters: a plain loop on short input,
+        // SIMD on long values (SIMD set-up costs more than it saves below ~64).
+        let rest = s.get(i..)?;
+        i += if rest.len() < 64 {
+            rest.iter()
+                .position(|&c| c == delim || c == b'"' || c == b'<')?
+        } else {
+            memchr::memchr3(delim, b'"', b'<', rest)?
+        };
+        match s[i] {
+            b'"' if delim != b'"' => i = quoted_end(s, i)?,
+            b'<' if delim != b'<' => i += memchr::memchr(b'>', &s[i..])? + 1,
+            _ => return Some(i),
         }
-        if b == b'<' {
-            angle = true;
-        } else if b == b'>' {
-            angle = false;
-        } else if b == delim && !angle {
-            return Some(i);
-        }
-        i += 1;
     }
-    None
 }
 
 /// Splits a header value into its comma-separated elements (RFC 3261 §7.3.1),

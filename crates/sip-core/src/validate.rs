@@ -72,7 +72,9 @@ pub fn check_syntax(m: &Message) -> Result<()> {
         return Err(Error::bad_request("Missing Via header"));
     }
     let from = present::<From<'_>>(m, "From")?;
-    from.addr.uri().map_err(|_| Error::malformed("From header"))?;
+    from.addr
+        .uri()
+        .map_err(|_| Error::malformed("From header"))?;
     let to = present::<To<'_>>(m, "To")?;
     to.addr.uri().map_err(|_| Error::malformed("To header"))?;
     present::<CallId<'_>>(m, "Call-ID")?;
@@ -135,10 +137,14 @@ pub fn check_syntax(m: &Message) -> Result<()> {
         return Err(Error::bad_request("Contact * mixed with other contacts"));
     }
     for r in m.headers_of::<crate::header::Route<'_>>() {
-        r?.addr.uri().map_err(|_| Error::malformed("Route header"))?;
+        r?.addr
+            .uri()
+            .map_err(|_| Error::malformed("Route header"))?;
     }
     for r in m.headers_of::<crate::header::RecordRoute<'_>>() {
-        r?.addr.uri().map_err(|_| Error::malformed("Record-Route header"))?;
+        r?.addr
+            .uri()
+            .map_err(|_| Error::malformed("Record-Route header"))?;
     }
     Ok(())
 }

@@ -62,41 +62,52 @@ impl<'a> NameAddr<'a> {
         let v = text::trim_lws(value);
         let b = v.as_bytes();
         let bad = || Error::malformed(&format!("{what} header"));
-        let (display, rest) = if b.first() == Some(&b'"') {
+        // name-addr when a '<' comes before any ';' (a quoted display name
+        // counts as name-addr); otherwise addr-spec, whose URI ends at ';'.
+        let (display, lt) = if b.first() == Some(&b'"') {
             let end = text::quoted_end(b, 0).ok_or_else(bad)?;
             let after = text::skip_lws(b, end);
             if b.get(after) != Some(&b'<') {
                 return Err(bad());
             }
-            (Some(&v[..end]), &v[after..])
-        } else if let Some(lt) = v.find('<') {
-            let name = text::trim_lws(&v[..lt]);
-            if name.is_empty() {
-                (None, &v[lt..])
-            } else {
-                // *(token LWS): words of token characters separated by whitespace.
-                let ok = name
-                    .split([' ', '\t', '\r', '\n'])
-                    .all(|w| w.bytes().all(is_token_byte));
-                if !ok {
-                    return Err(bad());
-                }
-                (Some(name), &v[lt..])
-            }
+            (Some(&v[..end]), after)
         } else {
-            // addr-spec
-            let (uri, params) = crate::params::split_params(v, Kind::Header)?;
-            if uri.contains(['?', ',', ' ', '\t', '\r', '\n', '<', '>', '"']) || !uri.contains(':') {
-                return Err(bad());
+            match memchr::memchr3(b'<', b';', b'"', b) {
+                Some(lt) if b[lt] == b'<' => {
+                    let name = text::trim_lws(&v[..lt]);
+                    // *(token LWS): token characters separated by whitespace.
+                    let ok = name
+                        .bytes()
+                        .all(|c| is_token_byte(c) || matches!(c, b' ' | b'\t' | b'\r' | b'\n'));
+                    if !ok {
+                        return Err(bad());
+                    }
+                    (if name.is_empty() { None } else { Some(name) }, lt)
+                }
+                Some(i) if b[i] == b'"' => return Err(bad()),
+                _ => {
+                    let (uri, params) = crate::params::split_params(v, Kind::Header)?;
+                    let ub = uri.as_bytes();
+                    if memchr::memchr(b':', ub).is_none()
+                        || ub
+                            .iter()
+                            .any(|&c| c <= b' ' || matches!(c, b'?' | b',' | b'<' | b'>' | b'"'))
+                    {
+                        return Err(bad());
+                    }
+                    return Ok((NameAddr { display: None, uri }, params));
+                }
             }
-            return Ok((NameAddr { display: None, uri }, params));
         };
-        let gt = rest.find('>').ok_or_else(bad)?;
-        let uri = &rest[1..gt];
-        if !uri.contains(':') || uri.bytes().any(|b| b <= b' ' || b == b'<' || b == b'"') {
+        let gt = lt + 1 + memchr::memchr(b'>', &b[lt + 1..]).ok_or_else(bad)?;
+        let uri = &v[lt + 1..gt];
+        let ub = uri.as_bytes();
+        if memchr::memchr(b':', ub).is_none()
+            || ub.iter().any(|&c| c <= b' ' || c == b'<' || c == b'"')
+        {
             return Err(bad());
         }
-        let after = text::trim_lws(&rest[gt + 1..]);
+        let after = text::trim_lws(&v[gt + 1..]);
         let params = if after.is_empty() {
             Params::EMPTY
         } else {
@@ -326,6 +337,11 @@ mod tests {
         assert_eq!(c.q(), Some(330));
         assert_eq!(c.params.value("newparam"), Some("newvalue"));
         assert!(Contact::parse("*").expect("star").is_star());
+        // A quoted '<' in an addr-spec's parameter is not a name-addr.
+        let c = Contact::parse("sip:a@192.0.2.1;+sip.instance=\"<urn:uuid:1>\";reg-id=2")
+            .expect("addr-spec");
+        assert_eq!(c.addr.expect("addr").uri_str(), "sip:a@192.0.2.1");
+        assert_eq!(c.reg_id(), Some(2));
         let c = Contact::parse("<sip:a@b>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";reg-id=1;expires=3600").expect("outbound");
         assert_eq!(c.reg_id(), Some(1));
         assert_eq!(c.expires(), Some(3600));

@@ -4,9 +4,9 @@ use std::fmt;
 use std::net::IpAddr;
 
 use super::{Header, HeaderName};
-use crate::params::{Kind, Params, split_params};
+use crate::params::{Kind, Params};
 use crate::text::{self, is_token};
-use crate::uri::{Host, parse_hostport};
+use crate::uri::Host;
 use crate::{Error, Result};
 
 /// One Via value: `SIP/2.0/UDP host:port;branch=...;received=...;rport`.
@@ -71,10 +71,30 @@ impl<'a> Via<'a> {
     }
 }
 
-/// Splits at `/` with optional LWS around it.
-fn slash_parts(s: &str) -> Option<(&str, &str)> {
-    let i = s.find('/')?;
-    Some((text::trim_lws(&s[..i]), text::trim_lws(&s[i + 1..])))
+fn token_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && text::is_token_byte(b[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// The grammar of the Via parameters that have one (RFC 3261 §20.42, RFC 3581).
+fn check_via_param(name: &str, value: Option<&str>) -> bool {
+    let is = |n: &str| name.len() == n.len() && name.eq_ignore_ascii_case(n);
+    match name.len() {
+        6 if is("branch") => value.is_some_and(is_token),
+        8 if is("received") => value.is_some_and(|r| {
+            let r = r
+                .strip_prefix('[')
+                .and_then(|x| x.strip_suffix(']'))
+                .unwrap_or(r);
+            r.parse::<IpAddr>().is_ok()
+        }),
+        5 if is("rport") => value.is_none_or(|p| text::parse_u64(p, 65535).is_some()),
+        3 if is("ttl") => value.is_some_and(|t| text::parse_u64(t, 255).is_some()),
+        5 if is("maddr") => value.is_some_and(|m| Host::parse(m).is_ok()),
+        _ => true,
+    }
 }
 
 impl<'a> Header<'a> for Via<'a> {
@@ -82,52 +102,64 @@ impl<'a> Header<'a> for Via<'a> {
     const LIST: bool = true;
     fn parse(value: &'a str) -> Result<Self> {
         let bad = || Error::malformed("Via header");
-        let (head, params) =
-            split_params(text::trim_lws(value), Kind::Header).map_err(|_| bad())?;
-        let (protocol, rest) = slash_parts(head).ok_or_else(bad)?;
-        let (version, rest) = slash_parts(rest).ok_or_else(bad)?;
-        let b = rest.as_bytes();
-        let t_end = b
-            .iter()
-            .position(|&c| !text::is_token_byte(c))
-            .unwrap_or(b.len());
-        let transport = &rest[..t_end];
-        let sent_by = text::trim_lws(&rest[t_end..]);
-        if !is_token(protocol)
-            || !is_token(version)
-            || !is_token(transport)
-            || sent_by.is_empty()
-            || t_end == rest.len() && sent_by.is_empty()
-        {
-            return Err(bad());
-        }
-        if t_end < rest.len() && !matches!(b[t_end], b' ' | b'\t' | b'\r' | b'\n') {
-            return Err(bad());
-        }
-        let (host, port) = parse_hostport(sent_by).map_err(|_| bad())?;
-        // One pass over the parameters validates the ones with a grammar.
-        for (name, value) in params.items() {
-            let ok = if name.eq_ignore_ascii_case("branch") {
-                value.is_some_and(is_token)
-            } else if name.eq_ignore_ascii_case("received") {
-                value.is_some_and(|r| {
-                    let r = r.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(r);
-                    r.parse::<IpAddr>().is_ok()
-                })
-            } else if name.eq_ignore_ascii_case("rport") {
-                value.is_none_or(|p| text::parse_u64(p, 65535).is_some())
-            } else if name.eq_ignore_ascii_case("ttl") {
-                value.is_some_and(|t| text::parse_u64(t, 255).is_some())
-            } else if name.eq_ignore_ascii_case("maddr") {
-                value.is_some_and(|m| Host::parse(m).is_ok())
-            } else {
-                true
-            };
-            if !ok {
-                return Err(Error::bad_request(format!("Malformed {name} parameter in Via header")));
+        let b = value.as_bytes();
+        // sent-protocol = name SLASH version SLASH transport, SLASH = SWS "/" SWS.
+        let mut i = text::skip_lws(b, 0);
+        let mut parts = [""; 3];
+        for (n, part) in parts.iter_mut().enumerate() {
+            let end = token_end(b, i);
+            if end == i {
+                return Err(bad());
+            }
+            *part = &value[i..end];
+            i = text::skip_lws(b, end);
+            if n < 2 {
+                if b.get(i) != Some(&b'/') {
+                    return Err(bad());
+                }
+                i = text::skip_lws(b, i + 1);
+            } else if i == end {
+                return Err(bad()); // LWS required before sent-by
             }
         }
-        let via = Via { protocol, version, transport, host, port, params };
+        let [protocol, version, transport] = parts;
+        // sent-by = host [ COLON port ]
+        let host_start = i;
+        if b.get(i) == Some(&b'[') {
+            i += b[i..].iter().position(|&c| c == b']').ok_or_else(bad)? + 1;
+        } else {
+            while i < b.len() && !matches!(b[i], b':' | b';' | b' ' | b'\t' | b'\r' | b'\n' | b',')
+            {
+                i += 1;
+            }
+        }
+        let host = Host::parse(&value[host_start..i]).map_err(|_| bad())?;
+        i = text::skip_lws(b, i);
+        let mut port = None;
+        if b.get(i) == Some(&b':') {
+            let start = text::skip_lws(b, i + 1);
+            let end = start + b[start..].iter().take_while(|c| c.is_ascii_digit()).count();
+            port = Some(text::parse_u64(&value[start..end], 65535).ok_or_else(bad)? as u16);
+            i = text::skip_lws(b, end);
+        }
+        let params = match b.get(i) {
+            None => Params::EMPTY,
+            Some(b';') => Params::parse_checked(
+                text::trim_lws(&value[i + 1..]),
+                Kind::Header,
+                check_via_param,
+            )
+            .map_err(|e| Error::bad_request(format!("{} in Via header", e.reason())))?,
+            Some(_) => return Err(bad()),
+        };
+        let via = Via {
+            protocol,
+            version,
+            transport,
+            host,
+            port,
+            params,
+        };
         Ok(via)
     }
 }

@@ -11,7 +11,7 @@ pub fn sip_core(msg: &'static [u8]) -> usize {
     let Ok(m) = sip_core::Message::parse(bytes::Bytes::from_static(msg)) else { return 0 };
     let mut n = 0;
     if let Some(Ok(v)) = m.header::<Via<'_>>() {
-        n += v.branch().map_or(0, str::len) + v.host.to_string().len() * 0 + v.port.map_or(0, usize::from);
+        n += v.branch().map_or(0, str::len) + v.port.map_or(0, usize::from);
     }
     if let Some(Ok(f)) = m.header::<From<'_>>() {
         n += f.tag().map_or(0, str::len);
