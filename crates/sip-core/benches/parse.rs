@@ -8,7 +8,7 @@
 use std::hint::black_box;
 
 use bytes::Bytes;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_main};
 use sip_core::Message;
 use sip_core::header::{CSeq, CallId, From, MaxForwards, Route, To, Via};
 
@@ -63,5 +63,9 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+mod harness {
+    //! criterion's generated entry points.
+    #![allow(missing_docs)]
+    criterion::criterion_group!(benches, super::bench);
+}
+criterion_main!(harness::benches);
