@@ -266,7 +266,12 @@ pub struct Replaces<'a> {
 impl<'a> Header<'a> for Replaces<'a> {
     const NAME: HeaderName = HeaderName::Replaces;
     fn parse(value: &'a str) -> Result<Self> {
-        let (head, params) = split_params(text::trim_lws(value), Kind::Header)?;
+        // callid = word ["@" word]: a word may hold '"', never ';', so the
+        // Call-ID ends at the first ';' (not a quote-aware split).
+        let v = text::trim_lws(value);
+        let (head, raw) = v.split_once(';').ok_or_else(|| bad("Replaces"))?;
+        let head = text::trim_lws(head);
+        let params = Params::parse(text::trim_lws(raw), Kind::Header)?;
         let valid_id = match head.split_once('@') {
             Some((a, b)) => text::is_word(a) && text::is_word(b),
             None => text::is_word(head),
