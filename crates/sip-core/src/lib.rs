@@ -34,6 +34,8 @@
 pub mod builder;
 mod error;
 pub mod framing;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header;
 mod limits;
 mod message;

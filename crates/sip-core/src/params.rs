@@ -14,6 +14,9 @@ pub struct Params<'a> {
     raw: &'a str,
 }
 
+/// Most parameters accepted in one URI.
+const MAX_URI_PARAMS: usize = 64;
+
 /// Which grammar the values follow.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -67,8 +70,22 @@ impl<'a> Params<'a> {
         extra: impl Fn(&str, Option<&str>) -> bool,
     ) -> Result<Params<'a>> {
         let p = Params { raw };
-        for item in p.items() {
+        for (n, item) in p.items().enumerate() {
             let (name, value) = item;
+            if kind == Kind::Uri {
+                // RFC 3261 §19.1.1: a URI parameter name appears at most once
+                // (equivalence is undefined otherwise). Bounded so the check
+                // stays cheap on hostile input.
+                if n >= MAX_URI_PARAMS {
+                    return Err(Error::bad_request("Too many URI parameters"));
+                }
+                if p.items()
+                    .take(n)
+                    .any(|(other, _)| other.eq_ignore_ascii_case(name))
+                {
+                    return Err(Error::bad_request(format!("Repeated URI parameter {name}")));
+                }
+            }
             if !extra(name, value) {
                 return Err(Error::bad_request(format!("Malformed {name} parameter")));
             }
