@@ -189,6 +189,8 @@ pub fn sdp(data: &[u8]) {
         for pt in m.media.payload_types() {
             let _ = (m.rtpmap(pt), m.fmtp(pt));
         }
-        let _ = m.crypto().map(|c| c.inline_key()).count();
+        for c in m.crypto() {
+            let _ = c.inline_key();
+        }
     }
 }
