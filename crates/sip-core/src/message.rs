@@ -506,40 +506,60 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
     let mut fields: Vec<Field> = Vec::with_capacity(32);
     let mut content_length: Option<usize> = None;
     let body_start;
+    let missing_end = || Error::bad_request("Missing empty line after headers");
     loop {
-        let Some(nl) = memchr::memchr(b'\n', &b[pos..]) else {
-            return Err(Error::bad_request("Missing empty line after headers"));
-        };
-        let mut line_end = pos + nl;
-        let stop_of = |e: usize| {
-            if e > pos && b[e - 1] == b'\r' {
-                e - 1
-            } else {
-                e
+        // The empty line ends the header section.
+        match b.get(pos) {
+            Some(b'\n') => {
+                body_start = pos + 1;
+                break;
             }
-        };
-        if stop_of(line_end) == pos {
-            body_start = line_end + 1;
-            break;
-        }
-        // Unfold: continuation lines start with SP or HTAB.
-        while matches!(b.get(line_end + 1), Some(b' ' | b'\t')) {
-            match memchr::memchr(b'\n', &b[line_end + 1..]) {
-                Some(n) => line_end = line_end + 1 + n,
-                None => return Err(Error::bad_request("Missing empty line after headers")),
+            Some(b'\r') if b.get(pos + 1) == Some(&b'\n') => {
+                body_start = pos + 2;
+                break;
             }
-        }
-        let line_stop = stop_of(line_end);
-        if line_stop - pos > limits.max_line_bytes {
-            return Err(too_large("Header Line Too Long"));
+            None => return Err(missing_end()),
+            _ => {}
         }
         if fields.len() >= limits.max_headers {
             return Err(too_large("Too Many Headers"));
         }
-        let field = parse_field(b, pos, line_stop)?;
-        if field.kind == HeaderName::ContentLength {
-            let v = field.value.get(b, &[]);
-            let s = std::str::from_utf8(v).unwrap_or("");
+        // One pass: name, colon, then the line end found from the value.
+        let mut i = pos;
+        while i < b.len() && text::is_token_byte(b[i]) {
+            i += 1;
+        }
+        let name_end = i;
+        if name_end == pos {
+            return Err(Error::bad_request("Malformed header field name"));
+        }
+        while matches!(b.get(i), Some(b' ' | b'\t')) {
+            i += 1;
+        }
+        if b.get(i) != Some(&b':') {
+            return Err(Error::bad_request("Malformed header field: missing colon"));
+        }
+        let mut line_end = i + memchr::memchr(b'\n', &b[i..]).ok_or_else(missing_end)?;
+        // Unfold: continuation lines start with SP or HTAB.
+        while matches!(b.get(line_end + 1), Some(b' ' | b'\t')) {
+            line_end += 1 + memchr::memchr(b'\n', &b[line_end + 1..]).ok_or_else(missing_end)?;
+        }
+        let line_stop = if b[line_end - 1] == b'\r' {
+            line_end - 1
+        } else {
+            line_end
+        };
+        if line_stop - pos > limits.max_line_bytes {
+            return Err(too_large("Header Line Too Long"));
+        }
+        let vstart = text::skip_lws(b, i + 1).min(line_stop);
+        let mut vend = line_stop;
+        while vend > vstart && matches!(b[vend - 1], b' ' | b'\t' | b'\r' | b'\n') {
+            vend -= 1;
+        }
+        let kind = HeaderName::from_bytes(&b[pos..name_end]);
+        if kind == HeaderName::ContentLength {
+            let s = std::str::from_utf8(&b[vstart..vend]).unwrap_or("");
             let n = text::parse_u64(s, u32::MAX as u64)
                 .ok_or_else(|| Error::bad_request("Malformed Content-Length header"))?
                 as usize;
@@ -548,7 +568,12 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
             }
             content_length = Some(n);
         }
-        fields.push(field);
+        fields.push(Field {
+            kind,
+            name: Span::at(pos, name_end),
+            value: Span::at(vstart, vend),
+            line_end: line_stop as u32,
+        });
         pos = line_end + 1;
     }
 
@@ -581,36 +606,6 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
         fields,
         body,
         extra: Vec::new(),
-    })
-}
-
-fn parse_field(b: &[u8], start: usize, stop: usize) -> Result<Field> {
-    let line = &b[start..stop];
-    let mut i = 0;
-    while i < line.len() && text::is_token_byte(line[i]) {
-        i += 1;
-    }
-    if i == 0 {
-        return Err(Error::bad_request("Malformed header field name"));
-    }
-    let name_end = i;
-    while i < line.len() && (line[i] == b' ' || line[i] == b'\t') {
-        i += 1;
-    }
-    if line.get(i) != Some(&b':') {
-        return Err(Error::bad_request("Malformed header field: missing colon"));
-    }
-    let vstart = text::skip_lws(line, i + 1);
-    let mut vend = line.len();
-    while vend > vstart && matches!(line[vend - 1], b' ' | b'\t' | b'\r' | b'\n') {
-        vend -= 1;
-    }
-    let kind = HeaderName::from_bytes(&line[..name_end]);
-    Ok(Field {
-        kind,
-        name: Span::at(start, start + name_end),
-        value: Span::at(start + vstart, start + vend),
-        line_end: stop as u32,
     })
 }
 

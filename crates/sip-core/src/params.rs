@@ -173,6 +173,15 @@ impl fmt::Display for Params<'_> {
     }
 }
 
+/// Bytes that end or structure a parameter: `;`, `=` and `"`.
+static PARAM_SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b';' as usize] = true;
+    t[b'=' as usize] = true;
+    t[b'"' as usize] = true;
+    t
+};
+
 /// Iterator over `(name, value)` pairs of [`Params`].
 #[derive(Clone, Debug)]
 pub struct ParamIter<'a> {
@@ -194,18 +203,20 @@ impl<'a> Iterator for ParamIter<'a> {
         let mut i = start;
         let mut eq = None;
         // Scan to the next ';' outside quotes, remembering the first '='.
-        // Parameter lists are short: a plain loop beats SIMD set-up here.
+        // One table lookup per ordinary byte; lists are too short for SIMD.
         while i < b.len() {
+            if !PARAM_SPECIAL[b[i] as usize] {
+                i += 1;
+                continue;
+            }
             match b[i] {
                 b';' => break,
-                b'=' if eq.is_none() => eq = Some(i),
-                b'"' => {
-                    i = text::quoted_end(b, i).unwrap_or(b.len());
-                    continue;
+                b'=' => {
+                    eq.get_or_insert(i);
+                    i += 1;
                 }
-                _ => {}
+                _ => i = text::quoted_end(b, i).unwrap_or(b.len()),
             }
-            i += 1;
         }
         if i >= b.len() {
             self.done = true;

@@ -157,9 +157,9 @@ pub(crate) fn find_top_level(s: &[u8], from: usize, delim: u8) -> Option<usize> 
     let mut i = from;
     loop {
         // Jump to the next byte that matters: a plain loop on short input,
-        // SIMD on long values (SIMD set-up costs more than it saves below ~64).
+        // SIMD on longer values (its set-up costs more than it saves below ~16).
         let rest = s.get(i..)?;
-        i += if rest.len() < 64 {
+        i += if rest.len() < 16 {
             rest.iter()
                 .position(|&c| c == delim || c == b'"' || c == b'<')?
         } else {

@@ -31,15 +31,23 @@ impl<'a> Host<'a> {
                 .map(Host::V6)
                 .ok_or_else(|| Error::malformed("IPv6 reference"));
         }
-        if let Ok(v4) = s.parse::<Ipv4Addr>() {
+        if s.as_bytes().first().is_some_and(u8::is_ascii_digit)
+            && let Ok(v4) = s.parse::<Ipv4Addr>()
+        {
             return Ok(Host::V4(v4));
         }
+        // hostname: labels of alphanumerics, '-' and '_' separated by single dots.
+        let mut prev = b'.';
         let ok = !s.is_empty()
             && s.len() <= 255
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
-            && !s.starts_with('.')
-            && !s.contains("..");
+            && s.bytes().all(|b| {
+                let fine = b.is_ascii_alphanumeric()
+                    || b == b'-'
+                    || b == b'_'
+                    || (b == b'.' && prev != b'.');
+                prev = b;
+                fine
+            });
         if ok {
             Ok(Host::Name(s))
         } else {

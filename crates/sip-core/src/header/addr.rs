@@ -101,9 +101,14 @@ impl<'a> NameAddr<'a> {
         };
         let gt = lt + 1 + memchr::memchr(b'>', &b[lt + 1..]).ok_or_else(bad)?;
         let uri = &v[lt + 1..gt];
+        // Only the URI's bounds are checked here (no LWS just inside the
+        // brackets, RFC 4475 §3.1.2.14); `uri()` decodes the rest on demand
+        // and `validate` rejects a URI that does not parse.
         let ub = uri.as_bytes();
-        if memchr::memchr(b':', ub).is_none()
-            || ub.iter().any(|&c| c <= b' ' || c == b'<' || c == b'"')
+        if ub.len() < 2
+            || ub[0] <= b' '
+            || ub[ub.len() - 1] <= b' '
+            || memchr::memchr(b':', ub).is_none()
         {
             return Err(bad());
         }

@@ -1,196 +1,154 @@
-// Generated from the `names!` table in name.rs: dispatch on length, then
-// first letter, then compare (exact bytes first, the common case).
+// Generated from the `names!` table in name.rs. Header names are token
+// characters, for which OR-ing 0x20 into each byte is an exact ASCII case
+// fold (no other token byte maps onto a letter), so the first eight bytes
+// are compared as one case-folded little-endian word and longer names check
+// their tail.
 
 use super::HeaderName;
 
+/// The first (up to) eight bytes of `name`, case-folded, as a word.
 #[inline]
-fn one(name: &[u8], candidates: &[(HeaderName, &[u8])]) -> HeaderName {
-    for (h, n) in candidates {
-        if name == *n || name.eq_ignore_ascii_case(n) {
-            return *h;
-        }
+fn fold8(name: &[u8]) -> u64 {
+    if let Some(first8) = name.first_chunk::<8>() {
+        return u64::from_le_bytes(*first8) | 0x2020_2020_2020_2020;
     }
-    HeaderName::Other
+    let mut word = 0u64;
+    for (i, &b) in name.iter().enumerate() {
+        word |= u64::from(b | 0x20) << (8 * i);
+    }
+    word
 }
 
 #[inline]
 pub(super) fn lookup_long(name: &[u8]) -> HeaderName {
-    let first = name[0] | 0x20;
-    match name.len() {
-        2 => match first {
-            b't' => one(name, &[(HeaderName::To, b"To")]),
-            _ => HeaderName::Other,
-        },
-        3 => match first {
-            b'v' => one(name, &[(HeaderName::Via, b"Via")]),
-            _ => HeaderName::Other,
-        },
-        4 => match first {
-            b'c' => one(name, &[(HeaderName::CSeq, b"CSeq")]),
-            b'd' => one(name, &[(HeaderName::Date, b"Date")]),
-            b'f' => one(name, &[(HeaderName::From, b"From")]),
-            b'p' => one(name, &[(HeaderName::Path, b"Path")]),
-            b'r' => one(
-                name,
-                &[(HeaderName::RSeq, b"RSeq"), (HeaderName::RAck, b"RAck")],
-            ),
-            _ => HeaderName::Other,
-        },
-        5 => match first {
-            b'a' => one(name, &[(HeaderName::Allow, b"Allow")]),
-            b'e' => one(name, &[(HeaderName::Event, b"Event")]),
-            b'r' => one(name, &[(HeaderName::Route, b"Route")]),
-            _ => HeaderName::Other,
-        },
-        6 => match first {
-            b'a' => one(name, &[(HeaderName::Accept, b"Accept")]),
-            b'm' => one(name, &[(HeaderName::MinSe, b"Min-SE")]),
-            b'r' => one(name, &[(HeaderName::Reason, b"Reason")]),
-            b's' => one(name, &[(HeaderName::Server, b"Server")]),
-            _ => HeaderName::Other,
-        },
-        7 => match first {
-            b'c' => one(
-                name,
-                &[
-                    (HeaderName::CallId, b"Call-ID"),
-                    (HeaderName::Contact, b"Contact"),
-                ],
-            ),
-            b'e' => one(name, &[(HeaderName::Expires, b"Expires")]),
-            b'p' => one(name, &[(HeaderName::Privacy, b"Privacy")]),
-            b'r' => one(name, &[(HeaderName::Require, b"Require")]),
-            b's' => one(name, &[(HeaderName::Subject, b"Subject")]),
-            b'w' => one(name, &[(HeaderName::Warning, b"Warning")]),
-            _ => HeaderName::Other,
-        },
-        8 => match first {
-            b'i' => one(name, &[(HeaderName::Identity, b"Identity")]),
-            b'p' => one(name, &[(HeaderName::Priority, b"Priority")]),
-            b'r' => one(
-                name,
-                &[
-                    (HeaderName::ReferTo, b"Refer-To"),
-                    (HeaderName::Replaces, b"Replaces"),
-                    (HeaderName::ReplyTo, b"Reply-To"),
-                ],
-            ),
-            _ => HeaderName::Other,
-        },
-        9 => match first {
-            b'c' => one(name, &[(HeaderName::CallInfo, b"Call-Info")]),
-            b's' => one(name, &[(HeaderName::Supported, b"Supported")]),
-            b't' => one(name, &[(HeaderName::Timestamp, b"Timestamp")]),
-            _ => HeaderName::Other,
-        },
-        10 => match first {
-            b'a' => one(name, &[(HeaderName::AlertInfo, b"Alert-Info")]),
-            b'e' => one(name, &[(HeaderName::ErrorInfo, b"Error-Info")]),
-            b'u' => one(name, &[(HeaderName::UserAgent, b"User-Agent")]),
-            _ => HeaderName::Other,
-        },
-        11 => match first {
-            b'i' => one(name, &[(HeaderName::InReplyTo, b"In-Reply-To")]),
-            b'm' => one(name, &[(HeaderName::MinExpires, b"Min-Expires")]),
-            b'r' => one(
-                name,
-                &[
-                    (HeaderName::ReferredBy, b"Referred-By"),
-                    (HeaderName::RetryAfter, b"Retry-After"),
-                ],
-            ),
-            b'u' => one(name, &[(HeaderName::Unsupported, b"Unsupported")]),
-            _ => HeaderName::Other,
-        },
-        12 => match first {
-            b'a' => one(name, &[(HeaderName::AllowEvents, b"Allow-Events")]),
-            b'c' => one(name, &[(HeaderName::ContentType, b"Content-Type")]),
-            b'm' => one(
-                name,
-                &[
-                    (HeaderName::MaxForwards, b"Max-Forwards"),
-                    (HeaderName::MimeVersion, b"MIME-Version"),
-                ],
-            ),
-            b'o' => one(name, &[(HeaderName::Organization, b"Organization")]),
-            b'r' => one(name, &[(HeaderName::RecordRoute, b"Record-Route")]),
-            _ => HeaderName::Other,
-        },
-        13 => match first {
-            b'a' => one(name, &[(HeaderName::Authorization, b"Authorization")]),
-            b'i' => one(name, &[(HeaderName::IdentityInfo, b"Identity-Info")]),
-            b'p' => one(name, &[(HeaderName::ProxyRequire, b"Proxy-Require")]),
-            b's' => one(name, &[(HeaderName::ServiceRoute, b"Service-Route")]),
-            _ => HeaderName::Other,
-        },
-        14 => match first {
-            b'a' => one(name, &[(HeaderName::AcceptContact, b"Accept-Contact")]),
-            b'c' => one(name, &[(HeaderName::ContentLength, b"Content-Length")]),
-            b'r' => one(name, &[(HeaderName::RejectContact, b"Reject-Contact")]),
-            _ => HeaderName::Other,
-        },
-        15 => match first {
-            b'a' => one(
-                name,
-                &[
-                    (HeaderName::AcceptEncoding, b"Accept-Encoding"),
-                    (HeaderName::AcceptLanguage, b"Accept-Language"),
-                ],
-            ),
-            b's' => one(name, &[(HeaderName::SessionExpires, b"Session-Expires")]),
-            _ => HeaderName::Other,
-        },
-        16 => match first {
-            b'c' => one(
-                name,
-                &[
-                    (HeaderName::ContentEncoding, b"Content-Encoding"),
-                    (HeaderName::ContentLanguage, b"Content-Language"),
-                ],
-            ),
-            b'w' => one(name, &[(HeaderName::WwwAuthenticate, b"WWW-Authenticate")]),
-            _ => HeaderName::Other,
-        },
-        18 => match first {
-            b'p' => one(
-                name,
-                &[(HeaderName::ProxyAuthenticate, b"Proxy-Authenticate")],
-            ),
-            b's' => one(
-                name,
-                &[(HeaderName::SubscriptionState, b"Subscription-State")],
-            ),
-            _ => HeaderName::Other,
-        },
-        19 => match first {
-            b'a' => one(
-                name,
-                &[(HeaderName::AuthenticationInfo, b"Authentication-Info")],
-            ),
-            b'c' => one(
-                name,
-                &[(HeaderName::ContentDisposition, b"Content-Disposition")],
-            ),
-            b'p' => one(
-                name,
-                &[
-                    (HeaderName::ProxyAuthorization, b"Proxy-Authorization"),
-                    (HeaderName::PAssertedIdentity, b"P-Asserted-Identity"),
-                ],
-            ),
-            b'r' => one(
-                name,
-                &[(HeaderName::RequestDisposition, b"Request-Disposition")],
-            ),
-            _ => HeaderName::Other,
-        },
-        20 => match first {
-            b'p' => one(
-                name,
-                &[(HeaderName::PPreferredIdentity, b"P-Preferred-Identity")],
-            ),
-            _ => HeaderName::Other,
-        },
+    match (name.len(), fold8(name)) {
+        (2, 0x0000000000006f74) => HeaderName::To,
+        (3, 0x0000000000616976) => HeaderName::Via,
+        (4, 0x0000000071657363) => HeaderName::CSeq,
+        (4, 0x0000000065746164) => HeaderName::Date,
+        (4, 0x000000006d6f7266) => HeaderName::From,
+        (4, 0x0000000068746170) => HeaderName::Path,
+        (4, 0x000000006b636172) => HeaderName::RAck,
+        (4, 0x0000000071657372) => HeaderName::RSeq,
+        (5, 0x000000776f6c6c61) => HeaderName::Allow,
+        (5, 0x000000746e657665) => HeaderName::Event,
+        (5, 0x0000006574756f72) => HeaderName::Route,
+        (6, 0x0000747065636361) => HeaderName::Accept,
+        (6, 0x000065732d6e696d) => HeaderName::MinSe,
+        (6, 0x00006e6f73616572) => HeaderName::Reason,
+        (6, 0x0000726576726573) => HeaderName::Server,
+        (7, 0x0064692d6c6c6163) => HeaderName::CallId,
+        (7, 0x00746361746e6f63) => HeaderName::Contact,
+        (7, 0x0073657269707865) => HeaderName::Expires,
+        (7, 0x0079636176697270) => HeaderName::Privacy,
+        (7, 0x0065726975716572) => HeaderName::Require,
+        (7, 0x007463656a627573) => HeaderName::Subject,
+        (7, 0x00676e696e726177) => HeaderName::Warning,
+        (8, 0x797469746e656469) => HeaderName::Identity,
+        (8, 0x797469726f697270) => HeaderName::Priority,
+        (8, 0x6f742d7265666572) => HeaderName::ReferTo,
+        (8, 0x736563616c706572) => HeaderName::Replaces,
+        (8, 0x6f742d796c706572) => HeaderName::ReplyTo,
+        (9, 0x666e692d6c6c6163) if name[8..].eq_ignore_ascii_case(b"o") => HeaderName::CallInfo,
+        (9, 0x6574726f70707573) if name[8..].eq_ignore_ascii_case(b"d") => HeaderName::Supported,
+        (9, 0x6d617473656d6974) if name[8..].eq_ignore_ascii_case(b"p") => HeaderName::Timestamp,
+        (10, 0x6e692d7472656c61) if name[8..].eq_ignore_ascii_case(b"fo") => HeaderName::AlertInfo,
+        (10, 0x6e692d726f727265) if name[8..].eq_ignore_ascii_case(b"fo") => HeaderName::ErrorInfo,
+        (10, 0x6567612d72657375) if name[8..].eq_ignore_ascii_case(b"nt") => HeaderName::UserAgent,
+        (11, 0x796c7065722d6e69) if name[8..].eq_ignore_ascii_case(b"-to") => HeaderName::InReplyTo,
+        (11, 0x697078652d6e696d) if name[8..].eq_ignore_ascii_case(b"res") => {
+            HeaderName::MinExpires
+        }
+        (11, 0x6465727265666572) if name[8..].eq_ignore_ascii_case(b"-by") => {
+            HeaderName::ReferredBy
+        }
+        (11, 0x66612d7972746572) if name[8..].eq_ignore_ascii_case(b"ter") => {
+            HeaderName::RetryAfter
+        }
+        (11, 0x726f707075736e75) if name[8..].eq_ignore_ascii_case(b"ted") => {
+            HeaderName::Unsupported
+        }
+        (12, 0x76652d776f6c6c61) if name[8..].eq_ignore_ascii_case(b"ents") => {
+            HeaderName::AllowEvents
+        }
+        (12, 0x2d746e65746e6f63) if name[8..].eq_ignore_ascii_case(b"type") => {
+            HeaderName::ContentType
+        }
+        (12, 0x7265762d656d696d) if name[8..].eq_ignore_ascii_case(b"sion") => {
+            HeaderName::MimeVersion
+        }
+        (12, 0x77726f662d78616d) if name[8..].eq_ignore_ascii_case(b"ards") => {
+            HeaderName::MaxForwards
+        }
+        (12, 0x617a696e6167726f) if name[8..].eq_ignore_ascii_case(b"tion") => {
+            HeaderName::Organization
+        }
+        (12, 0x722d64726f636572) if name[8..].eq_ignore_ascii_case(b"oute") => {
+            HeaderName::RecordRoute
+        }
+        (13, 0x7a69726f68747561) if name[8..].eq_ignore_ascii_case(b"ation") => {
+            HeaderName::Authorization
+        }
+        (13, 0x797469746e656469) if name[8..].eq_ignore_ascii_case(b"-info") => {
+            HeaderName::IdentityInfo
+        }
+        (13, 0x65722d79786f7270) if name[8..].eq_ignore_ascii_case(b"quire") => {
+            HeaderName::ProxyRequire
+        }
+        (13, 0x2d65636976726573) if name[8..].eq_ignore_ascii_case(b"route") => {
+            HeaderName::ServiceRoute
+        }
+        (14, 0x632d747065636361) if name[8..].eq_ignore_ascii_case(b"ontact") => {
+            HeaderName::AcceptContact
+        }
+        (14, 0x2d746e65746e6f63) if name[8..].eq_ignore_ascii_case(b"length") => {
+            HeaderName::ContentLength
+        }
+        (14, 0x632d7463656a6572) if name[8..].eq_ignore_ascii_case(b"ontact") => {
+            HeaderName::RejectContact
+        }
+        (15, 0x652d747065636361) if name[8..].eq_ignore_ascii_case(b"ncoding") => {
+            HeaderName::AcceptEncoding
+        }
+        (15, 0x6c2d747065636361) if name[8..].eq_ignore_ascii_case(b"anguage") => {
+            HeaderName::AcceptLanguage
+        }
+        (15, 0x2d6e6f6973736573) if name[8..].eq_ignore_ascii_case(b"expires") => {
+            HeaderName::SessionExpires
+        }
+        (16, 0x2d746e65746e6f63) if name[8..].eq_ignore_ascii_case(b"encoding") => {
+            HeaderName::ContentEncoding
+        }
+        (16, 0x2d746e65746e6f63) if name[8..].eq_ignore_ascii_case(b"language") => {
+            HeaderName::ContentLanguage
+        }
+        (16, 0x687475612d777777) if name[8..].eq_ignore_ascii_case(b"enticate") => {
+            HeaderName::WwwAuthenticate
+        }
+        (18, 0x75612d79786f7270) if name[8..].eq_ignore_ascii_case(b"thenticate") => {
+            HeaderName::ProxyAuthenticate
+        }
+        (18, 0x7069726373627573) if name[8..].eq_ignore_ascii_case(b"tion-state") => {
+            HeaderName::SubscriptionState
+        }
+        (19, 0x69746e6568747561) if name[8..].eq_ignore_ascii_case(b"cation-info") => {
+            HeaderName::AuthenticationInfo
+        }
+        (19, 0x2d746e65746e6f63) if name[8..].eq_ignore_ascii_case(b"disposition") => {
+            HeaderName::ContentDisposition
+        }
+        (19, 0x7472657373612d70) if name[8..].eq_ignore_ascii_case(b"ed-identity") => {
+            HeaderName::PAssertedIdentity
+        }
+        (19, 0x75612d79786f7270) if name[8..].eq_ignore_ascii_case(b"thorization") => {
+            HeaderName::ProxyAuthorization
+        }
+        (19, 0x2d74736575716572) if name[8..].eq_ignore_ascii_case(b"disposition") => {
+            HeaderName::RequestDisposition
+        }
+        (20, 0x7265666572702d70) if name[8..].eq_ignore_ascii_case(b"red-identity") => {
+            HeaderName::PPreferredIdentity
+        }
         _ => HeaderName::Other,
     }
 }
