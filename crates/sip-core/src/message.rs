@@ -203,7 +203,7 @@ impl Message {
     /// first element of the first field (e.g. the top Via).
     pub fn header<'a, H: Header<'a>>(&'a self) -> Option<Result<H>> {
         let f = self.fields.iter().find(|f| f.kind == H::NAME)?;
-        let value = match self.field(f).value_str() {
+        let value = match self.value_text(f) {
             Ok(v) => v,
             Err(e) => return Some(Err(e)),
         };
@@ -218,13 +218,25 @@ impl Message {
     /// Every value of a typed header across all its fields, splitting comma
     /// lists where the header's grammar allows (RFC 3261 §7.3.1).
     pub fn headers_of<'a, H: Header<'a> + 'a>(&'a self) -> impl Iterator<Item = Result<H>> + 'a {
-        self.fields_named(H::NAME).flat_map(|f| {
-            let (one, many) = match f.value_str() {
-                Ok(v) if H::LIST => (None, Some(split_commas(v).map(H::parse))),
-                Ok(v) => (Some(H::parse(v)), None),
-                Err(e) => (Some(Err(e)), None),
-            };
-            one.into_iter().chain(many.into_iter().flatten())
+        self.fields
+            .iter()
+            .filter(|f| f.kind == H::NAME)
+            .flat_map(|f| {
+                let (one, many) = match self.value_text(f) {
+                    Ok(v) if H::LIST => (None, Some(split_commas(v).map(H::parse))),
+                    Ok(v) => (Some(H::parse(v)), None),
+                    Err(e) => (Some(Err(e)), None),
+                };
+                one.into_iter().chain(many.into_iter().flatten())
+            })
+    }
+
+    /// A field's value as text (header values are UTF-8, RFC 3261 §25.1).
+    #[inline]
+    fn value_text<'a>(&'a self, f: &Field) -> Result<&'a str> {
+        std::str::from_utf8(f.value.get(&self.buf, &self.extra)).map_err(|_| {
+            let name = String::from_utf8_lossy(f.name.get(&self.buf, &self.extra)).into_owned();
+            Error::bad_request(format!("Invalid UTF-8 in {name} header"))
         })
     }
 

@@ -69,63 +69,105 @@ impl<'a> Params<'a> {
         kind: Kind,
         extra: impl Fn(&str, Option<&str>) -> bool,
     ) -> Result<Params<'a>> {
-        let p = Params { raw };
-        for (n, item) in p.items().enumerate() {
-            let (name, value) = item;
-            if kind == Kind::Uri {
-                // RFC 3261 §19.1.1: a URI parameter name appears at most once
-                // (equivalence is undefined otherwise). Bounded so the check
-                // stays cheap on hostile input.
-                if n >= MAX_URI_PARAMS {
-                    return Err(Error::bad_request("Too many URI parameters"));
-                }
-                if p.items()
-                    .take(n)
-                    .any(|(other, _)| other.eq_ignore_ascii_case(name))
-                {
-                    return Err(Error::bad_request(format!("Repeated URI parameter {name}")));
-                }
-            }
-            if !extra(name, value) {
-                return Err(Error::bad_request(format!("Malformed {name} parameter")));
-            }
-            if name.is_empty() {
-                return Err(Error::bad_request("Empty parameter"));
-            }
-            match kind {
-                Kind::Uri => {
-                    if !name.bytes().all(is_paramchar)
-                        || !text::escapes_valid(name.as_bytes())
-                        || value.is_some_and(|v| {
-                            !v.bytes().all(is_paramchar) || !text::escapes_valid(v.as_bytes())
-                        })
-                    {
-                        return Err(Error::bad_request("Malformed URI parameter"));
-                    }
-                }
-                Kind::Header => {
-                    if !name.bytes().all(is_token_byte) {
-                        return Err(Error::bad_request("Malformed parameter name"));
-                    }
-                    if let Some(v) = value {
-                        let ok = if v.starts_with('"') {
-                            text::quoted_end(v.as_bytes(), 0) == Some(v.len())
-                        } else if v.starts_with('[') {
-                            v.ends_with(']')
-                                && v[1..v.len() - 1].parse::<std::net::Ipv6Addr>().is_ok()
-                        } else {
-                            !v.is_empty() && v.bytes().all(|b| is_token_byte(b) || b == b':')
-                        };
-                        if !ok {
-                            return Err(Error::bad_request(format!("Malformed parameter {name}")));
-                        }
-                    }
-                }
-            }
+        match kind {
+            Kind::Header => validate_generic(raw, extra)?,
+            Kind::Uri => validate_uri(raw, extra)?,
         }
-        Ok(p)
+        Ok(Params { raw })
     }
+}
 
+/// `generic-param *(SEMI generic-param)` with `generic-param = token [EQUAL
+/// gen-value]`, `gen-value = token / host / quoted-string` (RFC 3261 §25.1),
+/// checked in one pass over the bytes; `extra` sees each exact name/value.
+fn validate_generic(raw: &str, extra: impl Fn(&str, Option<&str>) -> bool) -> Result<()> {
+    let b = raw.as_bytes();
+    let n = b.len();
+    let mut i = 0;
+    loop {
+        let start = i;
+        while i < n && is_token_byte(b[i]) {
+            i += 1;
+        }
+        if i == start {
+            return Err(Error::bad_request(if i < n && b[i] == b';' {
+                "Empty parameter"
+            } else {
+                "Malformed parameter name"
+            }));
+        }
+        let name = &raw[start..i];
+        i = text::skip_lws(b, i);
+        let mut value = None;
+        if i < n && b[i] == b'=' {
+            i = text::skip_lws(b, i + 1);
+            let vs = i;
+            match b.get(i) {
+                Some(b'"') => i = text::quoted_end(b, i).ok_or_else(|| malformed(name))?,
+                Some(b'[') => {
+                    let close = i + memchr::memchr(b']', &b[i..]).ok_or_else(|| malformed(name))?;
+                    if raw[i + 1..close].parse::<std::net::Ipv6Addr>().is_err() {
+                        return Err(malformed(name));
+                    }
+                    i = close + 1;
+                }
+                _ => {
+                    while i < n && (is_token_byte(b[i]) || b[i] == b':') {
+                        i += 1;
+                    }
+                    if i == vs {
+                        return Err(malformed(name));
+                    }
+                }
+            }
+            value = Some(&raw[vs..i]);
+            i = text::skip_lws(b, i);
+        }
+        if !extra(name, value) {
+            return Err(Error::bad_request(format!("Malformed {name} parameter")));
+        }
+        match b.get(i) {
+            None => return Ok(()),
+            Some(b';') => i = text::skip_lws(b, i + 1),
+            Some(_) => return Err(malformed(name)),
+        }
+    }
+}
+
+fn malformed(name: &str) -> Error {
+    Error::bad_request(format!("Malformed parameter {name}"))
+}
+
+/// `uri-parameters`: paramchar names and values, escapes valid, each name at
+/// most once (RFC 3261 §19.1.1; equivalence is undefined otherwise), at most
+/// [`MAX_URI_PARAMS`] so the repeat check stays cheap on hostile input.
+fn validate_uri(raw: &str, extra: impl Fn(&str, Option<&str>) -> bool) -> Result<()> {
+    let p = Params { raw };
+    for (n, (name, value)) in p.items().enumerate() {
+        if n >= MAX_URI_PARAMS {
+            return Err(Error::bad_request("Too many URI parameters"));
+        }
+        if p.items()
+            .take(n)
+            .any(|(other, _)| other.eq_ignore_ascii_case(name))
+        {
+            return Err(Error::bad_request(format!("Repeated URI parameter {name}")));
+        }
+        if name.is_empty() {
+            return Err(Error::bad_request("Empty parameter"));
+        }
+        if !extra(name, value) {
+            return Err(Error::bad_request(format!("Malformed {name} parameter")));
+        }
+        let ok = |s: &str| s.bytes().all(is_paramchar) && text::escapes_valid(s.as_bytes());
+        if !ok(name) || value.is_some_and(|v| !ok(v)) {
+            return Err(Error::bad_request("Malformed URI parameter"));
+        }
+    }
+    Ok(())
+}
+
+impl<'a> Params<'a> {
     /// The text as written, without the leading `;`.
     pub fn as_str(&self) -> &'a str {
         self.raw
