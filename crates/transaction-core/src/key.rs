@@ -1,0 +1,161 @@
+//! Transaction matching (RFC 3261 §17.1.3 for responses, §17.2.3 for
+//! requests, with the RFC 2543 fallback when the branch lacks the magic
+//! cookie).
+
+use sip_core::header::{CSeq, CallId, From, MAGIC_COOKIE, To, Via};
+use sip_core::{Message, Method};
+
+/// Identifies a transaction in the layer's map.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum Key {
+    /// Client transactions: branch and CSeq method (§17.1.3).
+    Client { branch: String, method: Method },
+    /// Server transactions with an RFC 3261 branch: branch, sent-by and
+    /// method, ACK counted as INVITE (§17.2.3).
+    Server {
+        branch: String,
+        sent_by: String,
+        method: Method,
+    },
+    /// Server transactions from RFC 2543 peers: Request-URI, From tag,
+    /// Call-ID, CSeq number, top Via and method (ACK counted as INVITE).
+    Legacy {
+        request_uri: String,
+        from_tag: String,
+        call_id: String,
+        cseq: u32,
+        via: String,
+        method: Method,
+    },
+}
+
+/// ACK matches the INVITE transaction it acknowledges.
+fn matching_method(m: &Method) -> Method {
+    if *m == Method::Ack {
+        Method::Invite
+    } else {
+        m.clone()
+    }
+}
+
+fn top_via(m: &Message) -> Option<Via<'_>> {
+    m.header::<Via<'_>>()?.ok()
+}
+
+/// The key of a request we send (client side). Needs a top Via with a
+/// branch and a CSeq.
+pub(crate) fn client_key(req: &Message) -> Result<Key, &'static str> {
+    let via = top_via(req).ok_or("no valid top Via")?;
+    let branch = via
+        .branch()
+        .filter(|b| !b.is_empty())
+        .ok_or("top Via has no branch")?;
+    let cseq = req
+        .header::<CSeq>()
+        .and_then(Result::ok)
+        .ok_or("no valid CSeq")?;
+    Ok(Key::Client {
+        branch: branch.to_owned(),
+        method: cseq.method,
+    })
+}
+
+/// The client transaction a response belongs to.
+pub(crate) fn response_key(resp: &Message) -> Option<Key> {
+    let via = top_via(resp)?;
+    let branch = via.branch()?;
+    let cseq = resp.header::<CSeq>()?.ok()?;
+    Some(Key::Client {
+        branch: branch.to_owned(),
+        method: cseq.method,
+    })
+}
+
+fn sent_by(via: &Via<'_>) -> String {
+    let host = via.host.to_string().to_ascii_lowercase();
+    match via.port {
+        Some(p) => format!("{host}:{p}"),
+        None => host,
+    }
+}
+
+/// The server transaction a request belongs to, with `method` replacing the
+/// request's own (used to find the INVITE a CANCEL targets).
+pub(crate) fn server_key_as(req: &Message, method: &Method) -> Option<Key> {
+    let via = top_via(req)?;
+    let method = matching_method(method);
+    match via.branch() {
+        Some(b) if b.starts_with(MAGIC_COOKIE) => Some(Key::Server {
+            branch: b.to_owned(),
+            sent_by: sent_by(&via),
+            method,
+        }),
+        _ => {
+            let from = req.header::<From<'_>>()?.ok()?;
+            let call_id = req.header::<CallId<'_>>()?.ok()?;
+            let cseq = req.header::<CSeq>()?.ok()?;
+            Some(Key::Legacy {
+                request_uri: req.request_uri_str()?.to_owned(),
+                from_tag: from.tag().unwrap_or("").to_owned(),
+                call_id: call_id.0.to_owned(),
+                cseq: cseq.seq,
+                via: via.to_string(),
+                method,
+            })
+        }
+    }
+}
+
+/// The server transaction a request belongs to.
+pub(crate) fn server_key(req: &Message) -> Option<Key> {
+    server_key_as(req, req.method()?)
+}
+
+/// For RFC 2543 ACK matching (§17.2.3): the To tag of the ACK must equal the
+/// To tag of the response the transaction sent.
+pub(crate) fn to_tag(m: &Message) -> Option<String> {
+    m.header::<To<'_>>()?.ok()?.tag().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn msg(s: &str) -> Message {
+        Message::parse(Bytes::from(s.replace('\n', "\r\n"))).expect("valid")
+    }
+
+    #[test]
+    fn ack_and_cancel_keys() {
+        let inv = msg(
+            "INVITE sip:b@x SIP/2.0\nVia: SIP/2.0/UDP Host.Example:5070;branch=z9hG4bK1\nFrom: <sip:a@x>;tag=f\nTo: <sip:b@x>\nCall-ID: c\nCSeq: 1 INVITE\n\n",
+        );
+        let ack = msg(
+            "ACK sip:b@x SIP/2.0\nVia: SIP/2.0/UDP host.example:5070;branch=z9hG4bK1\nFrom: <sip:a@x>;tag=f\nTo: <sip:b@x>;tag=t\nCall-ID: c\nCSeq: 1 ACK\n\n",
+        );
+        let cancel = msg(
+            "CANCEL sip:b@x SIP/2.0\nVia: SIP/2.0/UDP host.example:5070;branch=z9hG4bK1\nFrom: <sip:a@x>;tag=f\nTo: <sip:b@x>\nCall-ID: c\nCSeq: 1 CANCEL\n\n",
+        );
+        assert_eq!(
+            server_key(&inv),
+            server_key(&ack),
+            "ACK matches its INVITE (sent-by case-insensitive)"
+        );
+        assert_ne!(
+            server_key(&inv),
+            server_key(&cancel),
+            "CANCEL is its own transaction"
+        );
+        assert_eq!(
+            server_key(&inv),
+            server_key_as(&cancel, &Method::Invite),
+            "CANCEL finds its INVITE"
+        );
+        let legacy = msg(
+            "INVITE sip:b@x SIP/2.0\nVia: SIP/2.0/UDP h\nFrom: <sip:a@x>;tag=f\nTo: <sip:b@x>\nCall-ID: c\nCSeq: 1 INVITE\n\n",
+        );
+        assert!(matches!(server_key(&legacy), Some(Key::Legacy { .. })));
+        assert!(client_key(&legacy).is_err());
+    }
+}

@@ -1,0 +1,401 @@
+//! The transaction layer: an arena of transactions addressed by small
+//! handles, a map from matching keys to handles, a timer heap, and the
+//! output queues the I/O shell drains.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sip_core::header::Via;
+use sip_core::{Message, Method};
+
+use crate::key::{self, Key};
+use crate::timer::{Config, Timer, Timers};
+use crate::{Error, Event, Inbound, Target, TransactionId, Transmit, Transport};
+
+/// INVITE client states (RFC 3261 Figure 5, RFC 6026 §7.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ClientInvite {
+    Calling { interval: Duration },
+    Proceeding,
+    Completed,
+    Accepted,
+}
+
+/// Non-INVITE client states (RFC 3261 Figure 6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ClientNonInvite {
+    Trying { interval: Duration },
+    Proceeding { interval: Duration },
+    Completed,
+}
+
+/// INVITE server states (RFC 3261 Figure 7, RFC 6026 §7.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ServerInvite {
+    Proceeding,
+    Completed { interval: Duration },
+    Confirmed,
+    Accepted,
+}
+
+/// Non-INVITE server states (RFC 3261 Figure 8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ServerNonInvite {
+    Trying,
+    Proceeding,
+    Completed,
+}
+
+/// Which of the four RFC 3261 machines, and its state.
+#[allow(clippy::enum_variant_names)] // named after the RFC's four machines
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    ClientInvite(ClientInvite),
+    ClientNonInvite(ClientNonInvite),
+    ServerInvite(ServerInvite),
+    ServerNonInvite(ServerNonInvite),
+}
+
+/// One transaction.
+pub(crate) struct Tx {
+    pub(crate) key: Key,
+    pub(crate) state: State,
+    pub(crate) transport: Transport,
+    /// Client: the target; server: where responses go (§18.2.2).
+    pub(crate) peer: SocketAddr,
+    /// The request that created the transaction.
+    pub(crate) request: Message,
+    /// Client: the printed request, for retransmission.
+    pub(crate) request_bytes: Bytes,
+    /// Server: the last response sent, for retransmission.
+    pub(crate) last_response: Option<Bytes>,
+    /// Server INVITE: To tag of the final response (RFC 2543 ACK matching).
+    pub(crate) response_to_tag: Option<String>,
+    /// Client INVITE: the ACK for a non-2xx final response.
+    pub(crate) ack: Option<Bytes>,
+    pub(crate) timers: Timers,
+}
+
+struct Slot {
+    generation: u32,
+    tx: Option<Tx>,
+}
+
+/// The transaction layer (see the crate documentation).
+pub struct TransactionLayer {
+    pub(crate) config: Config,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    by_key: HashMap<Key, TransactionId>,
+    wakeups: BinaryHeap<Reverse<(Instant, TransactionId, Timer)>>,
+    pub(crate) transmits: VecDeque<Transmit>,
+    pub(crate) events: VecDeque<Event>,
+}
+
+impl TransactionLayer {
+    /// An empty layer.
+    pub fn new(config: Config) -> TransactionLayer {
+        TransactionLayer {
+            config,
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_key: HashMap::new(),
+            wakeups: BinaryHeap::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The timer configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Number of live transactions.
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// True when no transaction is live.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// The next datagram or frame to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event for the transaction user.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`TransactionLayer::handle_timeout`] must next be called.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        // Drop wake-ups of timers that were cancelled or re-armed.
+        while let Some(Reverse((at, id, timer))) = self.wakeups.peek().copied() {
+            if self
+                .get(id)
+                .is_some_and(|tx| tx.timers.get(timer) == Some(at))
+            {
+                return Some(at);
+            }
+            self.wakeups.pop();
+        }
+        None
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(Reverse((at, id, timer))) = self.wakeups.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.wakeups.pop();
+            let Some(tx) = self.get_mut(id) else { continue };
+            if tx.timers.get(timer) != Some(at) {
+                continue;
+            }
+            tx.timers.set(timer, None);
+            self.fire(now, id, timer);
+        }
+    }
+
+    /// A message from the network. Responses go to their client transaction
+    /// (or surface as [`Event::StrayResponse`]); requests to their server
+    /// transaction, creating one (and an [`Event::Request`]) when new.
+    pub fn handle_message(&mut self, now: Instant, inbound: Inbound) {
+        if inbound.message.is_request() {
+            self.on_request(now, inbound);
+        } else {
+            self.on_response(now, inbound.message);
+        }
+    }
+
+    /// Starts a client transaction: the request is sent at once and
+    /// retransmitted per Timer A/E over unreliable transports.
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        request: Message,
+        target: Target,
+    ) -> Result<TransactionId, Error> {
+        let method = request
+            .method()
+            .cloned()
+            .ok_or(Error::InvalidRequest("not a request"))?;
+        if method == Method::Ack {
+            return Err(Error::InvalidRequest(
+                "ACK is not a transaction; use send_ack",
+            ));
+        }
+        let key = key::client_key(&request).map_err(Error::InvalidRequest)?;
+        if self.by_key.contains_key(&key) {
+            return Err(Error::DuplicateTransaction);
+        }
+        let t1 = self.config.t1;
+        let state = if method == Method::Invite {
+            State::ClientInvite(ClientInvite::Calling { interval: t1 })
+        } else {
+            State::ClientNonInvite(ClientNonInvite::Trying { interval: t1 })
+        };
+        let request_bytes = request.to_bytes();
+        let id = self.insert(Tx {
+            key,
+            state,
+            transport: target.transport,
+            peer: target.addr,
+            request,
+            request_bytes: request_bytes.clone(),
+            last_response: None,
+            response_to_tag: None,
+            ack: None,
+            timers: Timers::default(),
+        });
+        self.transmit(Some(id), target.transport, target.addr, request_bytes);
+        let (retransmit, timeout) = if method == Method::Invite {
+            (Timer::A, Timer::B)
+        } else {
+            (Timer::E, Timer::F)
+        };
+        if !target.transport.is_reliable() {
+            self.arm(id, retransmit, now + t1);
+        }
+        self.arm(id, timeout, now + self.config.t1x64());
+        Ok(id)
+    }
+
+    /// Sends an ACK for a 2xx (or any request outside a transaction) as is.
+    pub fn send_ack(&mut self, ack: Message, target: Target) {
+        self.transmit(None, target.transport, target.addr, ack.to_bytes());
+    }
+
+    /// A response from the TU for a server transaction.
+    pub fn send_response(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        response: Message,
+    ) -> Result<(), Error> {
+        self.server_respond(now, id, response)
+    }
+
+    /// The transport failed to deliver for this transaction (RFC 3261 §17.1.4).
+    pub fn handle_transport_error(&mut self, id: TransactionId) {
+        if self.get(id).is_some() {
+            self.events.push_back(Event::TransportError { id });
+            self.terminate(id);
+        }
+    }
+
+    // ---- shared machinery --------------------------------------------------
+
+    pub(crate) fn get(&self, id: TransactionId) -> Option<&Tx> {
+        let slot = self.slots.get(id.index as usize)?;
+        if slot.generation == id.generation {
+            slot.tx.as_ref()
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self, id: TransactionId) -> Option<&mut Tx> {
+        let slot = self.slots.get_mut(id.index as usize)?;
+        if slot.generation == id.generation {
+            slot.tx.as_mut()
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn find(&self, key: &Key) -> Option<TransactionId> {
+        self.by_key.get(key).copied()
+    }
+
+    pub(crate) fn insert(&mut self, tx: Tx) -> TransactionId {
+        let key = tx.key.clone();
+        let id = match self.free.pop() {
+            Some(index) => {
+                let slot = &mut self.slots[index as usize];
+                slot.tx = Some(tx);
+                TransactionId {
+                    index,
+                    generation: slot.generation,
+                }
+            }
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    tx: Some(tx),
+                });
+                TransactionId {
+                    index: (self.slots.len() - 1) as u32,
+                    generation: 0,
+                }
+            }
+        };
+        self.by_key.insert(key, id);
+        id
+    }
+
+    /// Ends a transaction: frees its slot (the handle goes stale) and reports it.
+    pub(crate) fn terminate(&mut self, id: TransactionId) {
+        let Some(slot) = self.slots.get_mut(id.index as usize) else {
+            return;
+        };
+        if slot.generation != id.generation {
+            return;
+        }
+        if let Some(tx) = slot.tx.take() {
+            slot.generation = slot.generation.wrapping_add(1);
+            self.free.push(id.index);
+            self.by_key.remove(&tx.key);
+            self.events.push_back(Event::Terminated { id });
+        }
+    }
+
+    pub(crate) fn arm(&mut self, id: TransactionId, timer: Timer, at: Instant) {
+        if let Some(tx) = self.get_mut(id) {
+            tx.timers.set(timer, Some(at));
+            self.wakeups.push(Reverse((at, id, timer)));
+        }
+    }
+
+    pub(crate) fn disarm(&mut self, id: TransactionId, timers: &[Timer]) {
+        if let Some(tx) = self.get_mut(id) {
+            for t in timers {
+                tx.timers.set(*t, None);
+            }
+        }
+    }
+
+    /// A wait timer (D, I, J, K): zero on reliable transports, which means
+    /// "terminate now".
+    pub(crate) fn wait_or_terminate(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        timer: Timer,
+        unreliable: Duration,
+    ) {
+        match self.get(id) {
+            Some(tx) if !tx.transport.is_reliable() => self.arm(id, timer, now + unreliable),
+            Some(_) => self.terminate(id),
+            None => {}
+        }
+    }
+
+    pub(crate) fn transmit(
+        &mut self,
+        id: Option<TransactionId>,
+        transport: Transport,
+        to: SocketAddr,
+        payload: Bytes,
+    ) {
+        self.transmits.push_back(Transmit {
+            transaction: id,
+            transport,
+            destination: to,
+            payload,
+        });
+    }
+
+    pub(crate) fn set_state(&mut self, id: TransactionId, state: State) {
+        if let Some(tx) = self.get_mut(id) {
+            tx.state = state;
+        }
+    }
+
+    fn fire(&mut self, now: Instant, id: TransactionId, timer: Timer) {
+        let Some(tx) = self.get(id) else { return };
+        match tx.state {
+            State::ClientInvite(s) => self.client_invite_timer(now, id, s, timer),
+            State::ClientNonInvite(s) => self.client_non_invite_timer(now, id, s, timer),
+            State::ServerInvite(s) => self.server_invite_timer(now, id, s, timer),
+            State::ServerNonInvite(s) => self.server_non_invite_timer(now, id, s, timer),
+        }
+    }
+}
+
+/// Where responses to a request go (RFC 3261 §18.2.2, RFC 3581): the
+/// connection it came on for reliable transports; otherwise the source
+/// address when `rport` was asked for, else the source IP with the sent-by
+/// port (default 5060).
+pub(crate) fn response_destination(
+    req: &Message,
+    transport: Transport,
+    source: SocketAddr,
+) -> SocketAddr {
+    if transport.is_reliable() {
+        return source;
+    }
+    match req.header::<Via<'_>>() {
+        Some(Ok(via)) if via.rport().is_some() => source,
+        Some(Ok(via)) => SocketAddr::new(source.ip(), via.port.unwrap_or(5060)),
+        _ => source,
+    }
+}
