@@ -3,8 +3,8 @@
 //! Test support shared by rvoip's crates (a dev-dependency only): the RFC 4475
 //! and RFC 5118 torture fixtures, builders for the messages of a typical call
 //! and registration, and a deterministic random generator for randomized
-//! tests. Later it grows the virtual clock and simulated network that the
-//! transaction and dialog tests run on (DESIGN.md §3).
+//! tests, and [`net::SimNet`], a simulated lossy network in virtual time
+//! that the transaction and dialog tests run on (DESIGN.md §3).
 //!
 //! ```
 //! let invite = sip_test::msg::invite("call-1@example.com", "from-tag-1");
@@ -130,6 +130,8 @@ m=audio 49170 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-ev
     }
 }
 
+pub mod net;
+
 /// A deterministic xorshift64* generator for randomized tests (seeded, so a
 /// failure reproduces).
 #[derive(Clone, Debug)]
@@ -151,6 +153,11 @@ impl Rng {
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// True with probability `p` (0.0 ..= 1.0).
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
     }
 
     /// A value in `0..n` (`0` when `n` is 0).
