@@ -135,7 +135,7 @@ fn target() -> Target {
 
 #[test]
 fn non_invite_transactions_over_a_hostile_network() {
-    let mut w = World::new(0xBAD_C0FFEE);
+    let mut w = World::new(0x000B_ADC0_FFEE);
     let t1x64 = Duration::from_secs(32);
     let mut started = Vec::new();
     for i in 0..300 {
@@ -224,7 +224,7 @@ fn non_invite_transactions_over_a_hostile_network() {
 
 #[test]
 fn invite_rejections_over_a_hostile_network() {
-    let mut w = World::new(0x5EED_0F_1A71);
+    let mut w = World::new(0x005E_ED0F_1A71);
     let t1x64 = Duration::from_secs(32);
     let mut started = Vec::new();
     for i in 0..100 {
