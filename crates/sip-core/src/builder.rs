@@ -1,66 +1,88 @@
 //! Building requests and responses in code (RFC 3261 §8.1.1, §8.2.6).
 
-use std::fmt;
+use std::fmt::{self, Write};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use crate::header::{HeaderName, To};
 use crate::{Message, Method, StatusCode};
 
-/// Builds a message header by header, then prints and re-parses it so the
-/// result is an ordinary [`Message`].
+/// Builds a message header by header into one buffer, then parses it once,
+/// so the result is an ordinary [`Message`] (and prints without copying).
 #[derive(Clone, Debug)]
 pub struct Builder {
-    msg: Message,
-    body: Option<(Bytes, Option<String>)>,
+    buf: BytesMut,
+    body: Option<(Bytes, String)>,
 }
 
 impl Builder {
+    fn start(line: fmt::Arguments<'_>) -> Builder {
+        Builder::start_with_capacity(line, 256)
+    }
+
+    fn start_with_capacity(line: fmt::Arguments<'_>, capacity: usize) -> Builder {
+        let mut buf = BytesMut::with_capacity(capacity);
+        let _ = buf.write_fmt(line);
+        buf.extend_from_slice(b"\r\n");
+        Builder { buf, body: None }
+    }
+
     /// Starts a request.
     pub fn request(method: Method, uri: impl fmt::Display) -> Builder {
-        Builder {
-            msg: Message::from_parts_request(method, &uri.to_string()),
-            body: None,
-        }
+        Builder::start(format_args!("{method} {uri} SIP/2.0"))
     }
 
     /// Starts a response with the canonical reason phrase.
     pub fn response(code: StatusCode) -> Builder {
         let reason = code.canonical_reason().unwrap_or("Unknown");
-        Builder {
-            msg: Message::from_parts_response(code, reason),
-            body: None,
-        }
+        Builder::start(format_args!("SIP/2.0 {code:03} {reason}"))
     }
 
     /// Starts a response with a chosen reason phrase.
     pub fn response_with_reason(code: StatusCode, reason: &str) -> Builder {
-        Builder {
-            msg: Message::from_parts_response(code, reason),
-            body: None,
-        }
+        Builder::start(format_args!("SIP/2.0 {code:03} {reason}"))
     }
 
     /// Adds a header field; `value` may be a typed header or any text.
     pub fn header(mut self, name: &str, value: impl fmt::Display) -> Builder {
-        self.msg.push_header(name, value);
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.extend_from_slice(b": ");
+        let _ = write!(self.buf, "{value}");
+        self.buf.extend_from_slice(b"\r\n");
+        self
+    }
+
+    fn raw_header(mut self, name: &[u8], value: &[u8]) -> Builder {
+        self.buf.extend_from_slice(name);
+        self.buf.extend_from_slice(b": ");
+        self.buf.extend_from_slice(value);
+        self.buf.extend_from_slice(b"\r\n");
         self
     }
 
     /// Sets the body and its Content-Type.
     pub fn body(mut self, body: impl Into<Bytes>, content_type: &str) -> Builder {
-        self.body = Some((body.into(), Some(content_type.to_owned())));
+        self.body = Some((body.into(), content_type.to_owned()));
         self
     }
 
-    /// Finishes: adds Content-Length and returns the message.
-    pub fn build(mut self) -> Message {
-        match self.body.take() {
-            Some((b, ct)) => self.msg.set_body(b, ct.as_deref()),
-            None => self.msg.set_body(Bytes::new(), None),
+    /// Finishes: adds Content-Type (with a body) and Content-Length, then
+    /// parses the result. Fails when the pieces given do not make a valid
+    /// message (e.g. a URI with spaces, a header value with a bare CRLF).
+    pub fn build(self) -> crate::Result<Message> {
+        let Builder { mut buf, body } = self;
+        match body {
+            Some((b, ct)) => {
+                let _ = write!(
+                    buf,
+                    "Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+                    b.len()
+                );
+                buf.extend_from_slice(&b);
+            }
+            None => buf.extend_from_slice(b"Content-Length: 0\r\n\r\n"),
         }
-        // Round-trip through the parser so field spans are uniform.
-        Message::parse(self.msg.to_bytes()).unwrap_or(self.msg)
+        Message::parse(buf.freeze())
     }
 }
 
@@ -68,23 +90,48 @@ impl Builder {
 /// From, To, Call-ID and CSeq (and Record-Route for dialog-creating 2xx/1xx
 /// is left to the caller), adding `to_tag` to To when it has none.
 pub fn response_to(req: &Message, code: StatusCode, to_tag: Option<&str>) -> Builder {
-    let mut b = Builder::response(code);
+    // Size the buffer for the copied headers: servers keep responses for
+    // retransmission, so slack would be held per transaction.
+    let copied: usize = req
+        .fields()
+        .filter(|f| {
+            matches!(
+                f.name,
+                HeaderName::Via
+                    | HeaderName::From
+                    | HeaderName::To
+                    | HeaderName::CallId
+                    | HeaderName::CSeq
+            )
+        })
+        .map(|f| f.raw_name.len() + f.value.len() + 4)
+        .sum();
+    let reason = code.canonical_reason().unwrap_or("Unknown");
+    let capacity = copied + reason.len() + 16 + to_tag.map_or(0, |t| t.len() + 5) + 24;
+    let mut b = Builder::start_with_capacity(format_args!("SIP/2.0 {code:03} {reason}"), capacity);
     for f in req.fields() {
-        let copy = matches!(
-            f.name,
-            HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq
-        );
-        if copy {
-            b = b.header(f.raw_name, String::from_utf8_lossy(f.value));
-        } else if f.name == HeaderName::To {
-            let value = String::from_utf8_lossy(f.value).into_owned();
-            let value = match (to_tag, crate::header::Header::parse(value.as_str())) {
-                (Some(tag), Ok(To { params, .. })) if !params.has("tag") && code.0 != 100 => {
-                    format!("{value};tag={tag}")
+        match f.name {
+            HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq => {
+                b = b.raw_header(f.raw_name.as_bytes(), f.value);
+            }
+            HeaderName::To => {
+                let needs_tag = code.0 != 100
+                    && to_tag.is_some()
+                    && std::str::from_utf8(f.value)
+                        .ok()
+                        .and_then(|v| <To<'_> as crate::header::Header<'_>>::parse(v).ok())
+                        .is_some_and(|to| !to.params.has("tag"));
+                b = b.raw_header(f.raw_name.as_bytes(), f.value);
+                if let (true, Some(tag)) = (needs_tag, to_tag) {
+                    // Append ";tag=" to the line just written (before its CRLF).
+                    let crlf = b.buf.len() - 2;
+                    b.buf.truncate(crlf);
+                    b.buf.extend_from_slice(b";tag=");
+                    b.buf.extend_from_slice(tag.as_bytes());
+                    b.buf.extend_from_slice(b"\r\n");
                 }
-                _ => value.clone(),
-            };
-            b = b.header(f.raw_name, value);
+            }
+            _ => {}
         }
     }
     b
@@ -111,10 +158,13 @@ mod tests {
                 },
             )
             .body(&b"v=0\r\n"[..], "application/sdp")
-            .build();
+            .build()
+            .expect("valid");
         crate::validate::check_syntax(&req).expect("valid request");
         assert_eq!(req.body(), b"v=0\r\n");
-        let resp = response_to(&req, StatusCode::RINGING, Some("a6c85cf")).build();
+        let resp = response_to(&req, StatusCode::RINGING, Some("a6c85cf"))
+            .build()
+            .expect("valid");
         assert_eq!(resp.status(), Some(StatusCode::RINGING));
         assert_eq!(resp.reason(), Some("Ringing"));
         let to: crate::header::To<'_> = resp.header().expect("to").expect("valid");
@@ -124,7 +174,15 @@ mod tests {
         let via: Via<'_> = resp.header().expect("via").expect("valid");
         assert_eq!(via.branch(), Some("z9hG4bKnashds8"));
         crate::validate::check_syntax(&resp).expect("valid response");
-        let trying = response_to(&req, StatusCode::TRYING, Some("x")).build();
+        let trying = response_to(&req, StatusCode::TRYING, Some("x"))
+            .build()
+            .expect("valid");
+        assert!(
+            Builder::request(Method::Options, "sip:a b@c")
+                .build()
+                .is_err(),
+            "bad URI is an error"
+        );
         let to: crate::header::To<'_> = trying.header().expect("to").expect("valid");
         assert_eq!(to.tag(), None);
     }

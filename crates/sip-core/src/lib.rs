@@ -27,7 +27,7 @@
 //! assert_eq!(cseq.seq, 63104);
 //!
 //! // A response per RFC 3261 §8.2.6, then printed.
-//! let resp = sip_core::builder::response_to(&msg, sip_core::StatusCode::OK, Some("a6c85cf")).build();
+//! let resp = sip_core::builder::response_to(&msg, sip_core::StatusCode::OK, Some("a6c85cf")).build().unwrap();
 //! assert!(resp.to_bytes().starts_with(b"SIP/2.0 200 OK\r\n"));
 //! ```
 

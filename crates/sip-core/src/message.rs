@@ -74,6 +74,10 @@ pub struct Message {
     body: Span,
     /// Bytes added by editing, referenced by spans with [`OWNED`] set.
     extra: Vec<Bytes>,
+    /// The buffer is exactly this message as it prints (parsed, unedited,
+    /// nothing before the start line or after the body): printing is a
+    /// reference-count increment.
+    pristine: bool,
 }
 
 /// One header field as it appears in the message.
@@ -254,6 +258,7 @@ impl Message {
     // ---- editing -------------------------------------------------------
 
     fn own(&mut self, bytes: Bytes) -> Span {
+        self.pristine = false;
         let idx = self.extra.len() as u32;
         self.extra.push(bytes);
         Span {
@@ -304,6 +309,7 @@ impl Message {
 
     /// Removes every field with this name; returns how many were removed.
     pub fn remove_header(&mut self, name: &str) -> usize {
+        self.pristine = false;
         let kind = HeaderName::from_bytes(name.as_bytes());
         let keep: Vec<bool> = self
             .fields
@@ -319,6 +325,7 @@ impl Message {
     /// Removes the first value of a list header (the top Via or Route),
     /// keeping the field's other comma-separated values.
     pub fn remove_first_value(&mut self, name: HeaderName) -> bool {
+        self.pristine = false;
         let Some(i) = self.fields.iter().position(|f| f.kind == name) else {
             return false;
         };
@@ -377,6 +384,9 @@ impl Message {
     /// Prints the message. An unmodified parsed message prints byte for byte
     /// as received, except that bytes after the body of a datagram are dropped.
     pub fn to_bytes(&self) -> Bytes {
+        if self.pristine {
+            return self.buf.clone();
+        }
         let mut out = BytesMut::with_capacity(self.buf.len() + 64);
         self.write_to(&mut out);
         out.freeze()
@@ -415,48 +425,6 @@ impl Message {
         }
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(self.body.get(b, x));
-    }
-
-    pub(crate) fn from_parts_request(method: Method, uri: &str) -> Message {
-        let mut buf = BytesMut::new();
-        buf.extend_from_slice(uri.as_bytes());
-        buf.extend_from_slice(b"SIP/2.0");
-        let n = uri.len() as u32;
-        Message {
-            buf: buf.freeze(),
-            start: StartLine::Request {
-                method,
-                uri: Span { start: 0, end: n },
-            },
-            version: Span {
-                start: n,
-                end: n + 7,
-            },
-            fields: Vec::new(),
-            body: Span { start: 0, end: 0 },
-            extra: Vec::new(),
-        }
-    }
-
-    pub(crate) fn from_parts_response(code: StatusCode, reason: &str) -> Message {
-        let mut buf = BytesMut::new();
-        buf.extend_from_slice(reason.as_bytes());
-        buf.extend_from_slice(b"SIP/2.0");
-        let n = reason.len() as u32;
-        Message {
-            buf: buf.freeze(),
-            start: StartLine::Response {
-                code,
-                reason: Span { start: 0, end: n },
-            },
-            version: Span {
-                start: n,
-                end: n + 7,
-            },
-            fields: Vec::new(),
-            body: Span { start: 0, end: 0 },
-            extra: Vec::new(),
-        }
     }
 }
 
@@ -510,6 +478,13 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
         return Err(too_large("Start Line Too Long"));
     }
     let (start, version) = parse_start_line(b, pos, line_stop)?;
+    // A status line prints as "version code reason": exact only if a space
+    // followed the code; request lines always print back as received.
+    let exact_start = pos == 0
+        && match &start {
+            StartLine::Request { .. } => true,
+            StartLine::Response { reason, .. } => reason.start as usize > version.end as usize + 4,
+        };
     pos = line_end + 1;
     if matches!(b.get(pos), Some(b' ' | b'\t')) {
         return Err(Error::bad_request("Folded start line"));
@@ -611,6 +586,7 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
         ));
     }
     let body = Span::at(body_start, body_start + body_len);
+    let pristine = exact_start && body_start + body_len == b.len();
     Ok(Message {
         buf,
         start,
@@ -618,6 +594,7 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
         fields,
         body,
         extra: Vec::new(),
+        pristine,
     })
 }
 

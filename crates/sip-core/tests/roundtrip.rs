@@ -541,7 +541,8 @@ proptest! {
         for (n, v) in &unknown {
             b = b.header(n, v);
         }
-        let msg = if body.is_empty() { b.build() } else { b.body(body.clone(), "application/octet-stream").build() };
+        let msg = if body.is_empty() { b.build() } else { b.body(body.clone(), "application/octet-stream").build() }
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let bytes = msg.to_bytes();
         let again = Message::parse(bytes.clone()).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(&again.to_bytes(), &bytes, "print → parse → print differs");

@@ -98,6 +98,7 @@ m=audio 49170 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-ev
             .header("Contact", "<sip:alice@192.0.2.10:5060>")
             .body(SDP_OFFER, "application/sdp")
             .build()
+            .unwrap_or_else(|e| panic!("test INVITE: {e}"))
     }
 
     /// A REGISTER for `alice@example.com` with the given expiry.
@@ -117,16 +118,21 @@ m=audio 49170 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-ev
                 format!("<sip:alice@192.0.2.10:5060>;expires={expires}"),
             )
             .build()
+            .unwrap_or_else(|e| panic!("test REGISTER: {e}"))
     }
 
     /// An OPTIONS out of dialog.
     pub fn options(call_id: &str, from_tag: &str) -> Message {
-        base(Method::Options, "sip:bob@example.com", call_id, from_tag, 1).build()
+        base(Method::Options, "sip:bob@example.com", call_id, from_tag, 1)
+            .build()
+            .unwrap_or_else(|e| panic!("test OPTIONS: {e}"))
     }
 
     /// A response to `req` with a To tag (§8.2.6).
     pub fn reply(req: &Message, code: StatusCode, to_tag: &str) -> Message {
-        response_to(req, code, Some(to_tag)).build()
+        response_to(req, code, Some(to_tag))
+            .build()
+            .unwrap_or_else(|e| panic!("test response: {e}"))
     }
 }
 

@@ -51,8 +51,10 @@ impl TransactionLayer {
                             self.events.push_back(Event::Response { id, response });
                         } else {
                             self.disarm(id, &[Timer::A, Timer::B]);
-                            let ack =
-                                build_ack(&self.get(id).map(|t| t.request.clone()), &response);
+                            let ack = build_ack(
+                                &self.get(id).and_then(|t| t.request.as_deref().cloned()),
+                                &response,
+                            );
                             if let Some(tx) = self.get_mut(id) {
                                 tx.ack = ack.clone();
                                 tx.state = State::ClientInvite(ClientInvite::Completed);
@@ -205,5 +207,5 @@ fn build_ack(invite: &Option<Message>, response: &Message) -> Option<Bytes> {
     for route in invite.fields_named(HeaderName::Route) {
         b = b.header("Route", String::from_utf8_lossy(route.value));
     }
-    Some(b.build().to_bytes())
+    b.build().ok().map(|m| m.to_bytes())
 }

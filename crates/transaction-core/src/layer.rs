@@ -66,8 +66,10 @@ pub(crate) struct Tx {
     pub(crate) transport: Transport,
     /// Client: the target; server: where responses go (§18.2.2).
     pub(crate) peer: SocketAddr,
-    /// The request that created the transaction.
-    pub(crate) request: Message,
+    /// The request that created the transaction, kept only while the
+    /// machine needs it (client INVITE: to build the ACK; server INVITE:
+    /// until the TU answers or 100 Trying is sent).
+    pub(crate) request: Option<Box<Message>>,
     /// Client: the printed request, for retransmission.
     pub(crate) request_bytes: Bytes,
     /// Server: the last response sent, for retransmission.
@@ -81,7 +83,8 @@ pub(crate) struct Tx {
 
 struct Slot {
     generation: u32,
-    tx: Option<Tx>,
+    /// Boxed so that free and spare slots cost 16 bytes, not a whole `Tx`.
+    tx: Option<Box<Tx>>,
 }
 
 /// The transaction layer (see the crate documentation).
@@ -209,7 +212,7 @@ impl TransactionLayer {
             state,
             transport: target.transport,
             peer: target.addr,
-            request,
+            request: (method == Method::Invite).then(|| Box::new(request)),
             request_bytes: request_bytes.clone(),
             last_response: None,
             response_to_tag: None,
@@ -257,7 +260,7 @@ impl TransactionLayer {
     pub(crate) fn get(&self, id: TransactionId) -> Option<&Tx> {
         let slot = self.slots.get(id.index as usize)?;
         if slot.generation == id.generation {
-            slot.tx.as_ref()
+            slot.tx.as_deref()
         } else {
             None
         }
@@ -266,7 +269,7 @@ impl TransactionLayer {
     pub(crate) fn get_mut(&mut self, id: TransactionId) -> Option<&mut Tx> {
         let slot = self.slots.get_mut(id.index as usize)?;
         if slot.generation == id.generation {
-            slot.tx.as_mut()
+            slot.tx.as_deref_mut()
         } else {
             None
         }
@@ -281,7 +284,7 @@ impl TransactionLayer {
         let id = match self.free.pop() {
             Some(index) => {
                 let slot = &mut self.slots[index as usize];
-                slot.tx = Some(tx);
+                slot.tx = Some(Box::new(tx));
                 TransactionId {
                     index,
                     generation: slot.generation,
@@ -290,7 +293,7 @@ impl TransactionLayer {
             None => {
                 self.slots.push(Slot {
                     generation: 0,
-                    tx: Some(tx),
+                    tx: Some(Box::new(tx)),
                 });
                 TransactionId {
                     index: (self.slots.len() - 1) as u32,

@@ -90,7 +90,7 @@ impl TransactionLayer {
             state,
             transport,
             peer,
-            request: request.clone(),
+            request: (method == Method::Invite).then(|| Box::new(request.clone())),
             request_bytes: bytes::Bytes::new(),
             last_response: None,
             response_to_tag: None,
@@ -132,6 +132,7 @@ impl TransactionLayer {
                 self.disarm(id, &[Timer::Trying]);
                 if let Some(tx) = self.get_mut(id) {
                     tx.last_response = Some(bytes.clone());
+                    tx.request = None; // the TU answered: no 100 Trying to build
                 }
                 self.transmit(Some(id), transport, peer, bytes);
                 if code.is_success() {
@@ -187,10 +188,11 @@ impl TransactionLayer {
         match (state, timer) {
             (ServerInvite::Proceeding, Timer::Trying) => {
                 let Some(tx) = self.get(id) else { return };
-                if tx.last_response.is_none() {
-                    let trying = response_to(&tx.request, StatusCode::TRYING, None)
-                        .build()
-                        .to_bytes();
+                if tx.last_response.is_none()
+                    && let Some(request) = &tx.request
+                    && let Ok(trying) = response_to(request, StatusCode::TRYING, None).build()
+                {
+                    let trying = trying.to_bytes();
                     let (t, p) = (tx.transport, tx.peer);
                     if let Some(tx) = self.get_mut(id) {
                         tx.last_response = Some(trying.clone());

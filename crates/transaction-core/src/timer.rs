@@ -67,25 +67,41 @@ pub enum Timer {
     Trying,
 }
 
-pub(crate) const TIMER_COUNT: usize = 13;
-
 impl Timer {
-    pub(crate) fn index(self) -> usize {
-        self as usize
-    }
+    /// How many timers one transaction can have armed at once (Completed
+    /// INVITE server: G and H; Calling: A and B; plus one spare).
+    pub(crate) const MAX_ARMED: usize = 3;
 }
 
-/// Deadlines of one transaction, indexed by [`Timer`].
+/// Deadlines of one transaction's armed timers (at most [`Timer::MAX_ARMED`]).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Timers {
-    deadlines: [Option<Instant>; TIMER_COUNT],
+    armed: [Option<(Timer, Instant)>; Timer::MAX_ARMED],
 }
 
 impl Timers {
     pub(crate) fn get(&self, t: Timer) -> Option<Instant> {
-        self.deadlines[t.index()]
+        self.armed
+            .iter()
+            .flatten()
+            .find(|(k, _)| *k == t)
+            .map(|(_, at)| *at)
     }
+
     pub(crate) fn set(&mut self, t: Timer, at: Option<Instant>) {
-        self.deadlines[t.index()] = at;
+        let slot = self
+            .armed
+            .iter()
+            .position(|s| s.is_some_and(|(k, _)| k == t));
+        match (slot, at) {
+            (Some(i), Some(at)) => self.armed[i] = Some((t, at)),
+            (Some(i), None) => self.armed[i] = None,
+            (None, Some(at)) => {
+                // No machine arms more than two timers at once (see MAX_ARMED).
+                let free = self.armed.iter().position(Option::is_none).unwrap_or(0);
+                self.armed[free] = Some((t, at));
+            }
+            (None, None) => {}
+        }
     }
 }
