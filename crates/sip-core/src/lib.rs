@@ -44,6 +44,7 @@ mod params;
 pub mod sdp;
 mod status;
 pub mod text;
+mod transport;
 mod uri;
 pub mod validate;
 
@@ -54,4 +55,5 @@ pub use message::{HeaderField, Message};
 pub use method::Method;
 pub use params::{ParamIter, Params};
 pub use status::StatusCode;
+pub use transport::Transport;
 pub use uri::{Host, SipUri, TelUri, Uri};

@@ -39,57 +39,8 @@ use bytes::Bytes;
 use sip_core::{Message, StatusCode};
 
 pub use layer::TransactionLayer;
+pub use sip_core::Transport;
 pub use timer::{Config, Timer};
-
-/// A transport protocol. Reliable ones (everything but UDP) have no
-/// retransmissions and zero-length wait timers (RFC 3261 §17).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub enum Transport {
-    /// UDP.
-    Udp,
-    /// TCP.
-    Tcp,
-    /// TLS over TCP.
-    Tls,
-    /// SCTP.
-    Sctp,
-    /// WebSocket (RFC 7118).
-    Ws,
-    /// Secure WebSocket.
-    Wss,
-}
-
-impl Transport {
-    /// True for every transport but UDP.
-    pub fn is_reliable(self) -> bool {
-        self != Transport::Udp
-    }
-
-    /// The Via transport token.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Udp => "UDP",
-            Transport::Tcp => "TCP",
-            Transport::Tls => "TLS",
-            Transport::Sctp => "SCTP",
-            Transport::Ws => "WS",
-            Transport::Wss => "WSS",
-        }
-    }
-
-    /// Parses a Via transport token (case-insensitive).
-    pub fn from_via(token: &str) -> Option<Transport> {
-        Some(match token.to_ascii_uppercase().as_str() {
-            "UDP" => Transport::Udp,
-            "TCP" => Transport::Tcp,
-            "TLS" => Transport::Tls,
-            "SCTP" => Transport::Sctp,
-            "WS" => Transport::Ws,
-            "WSS" => Transport::Wss,
-            _ => return None,
-        })
-    }
-}
 
 /// Where a client transaction sends its request.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

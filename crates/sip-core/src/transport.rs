@@ -1,0 +1,77 @@
+//! Transport protocols as named in Via headers (RFC 3261 §18, RFC 7118).
+
+/// A SIP transport protocol. Reliable ones (everything but UDP) have no
+/// retransmissions and zero-length wait timers (RFC 3261 §17).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Transport {
+    /// UDP.
+    Udp,
+    /// TCP.
+    Tcp,
+    /// TLS over TCP.
+    Tls,
+    /// SCTP.
+    Sctp,
+    /// WebSocket (RFC 7118).
+    Ws,
+    /// Secure WebSocket.
+    Wss,
+}
+
+impl Transport {
+    /// True for every transport but UDP.
+    pub fn is_reliable(self) -> bool {
+        self != Transport::Udp
+    }
+
+    /// The Via transport token.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
+            Transport::Sctp => "SCTP",
+            Transport::Ws => "WS",
+            Transport::Wss => "WSS",
+        }
+    }
+
+    /// Parses a Via transport token (case-insensitive).
+    pub fn from_via(token: &str) -> Option<Transport> {
+        Some(match token.to_ascii_uppercase().as_str() {
+            "UDP" => Transport::Udp,
+            "TCP" => Transport::Tcp,
+            "TLS" => Transport::Tls,
+            "SCTP" => Transport::Sctp,
+            "WS" => Transport::Ws,
+            "WSS" => Transport::Wss,
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Transport;
+
+    #[test]
+    fn tokens_and_reliability() {
+        for t in [
+            Transport::Udp,
+            Transport::Tcp,
+            Transport::Tls,
+            Transport::Sctp,
+            Transport::Ws,
+            Transport::Wss,
+        ] {
+            assert_eq!(Transport::from_via(t.as_str()), Some(t));
+            assert_eq!(
+                Transport::from_via(&t.as_str().to_ascii_lowercase()),
+                Some(t)
+            );
+        }
+        assert!(!Transport::Udp.is_reliable());
+        assert!(Transport::Tcp.is_reliable());
+        assert_eq!(Transport::from_via("QUIC"), None);
+    }
+}

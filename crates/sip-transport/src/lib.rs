@@ -1,0 +1,313 @@
+//! # sip-transport
+//!
+//! SIP over UDP and TCP for rvoip (tokio): sockets and listeners, a
+//! connection table keyed by transport and remote address so that responses,
+//! ACKs and in-dialog requests reuse an open connection, stream framing
+//! (sip-core's two phases) with bounded buffers, limits on connections per
+//! source address and in total, idle timeouts, RFC 5626 CRLF keep-alive
+//! answers, and the RFC 3261 §18.2.1 / RFC 3581 `received` and `rport`
+//! stamping of incoming requests.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use sip_transport::{Config, Transports};
+//! let mut t = Transports::bind(Config::loopback()).await?;
+//! while let Some(rx) = t.recv().await {
+//!     println!("{} from {} over {:?}", rx.message.call_id().unwrap_or("?"), rx.source, rx.transport);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod conn;
+mod stamp;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use sip_core::{Limits, Message, Mode};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+
+pub use sip_core::Transport;
+pub use stamp::stamp_via;
+
+/// Where to listen and what to allow.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// UDP sockets to bind.
+    pub udp: Vec<SocketAddr>,
+    /// TCP listeners to bind.
+    pub tcp: Vec<SocketAddr>,
+    /// Message size limits.
+    pub limits: Limits,
+    /// Most open TCP connections in total.
+    pub max_connections: usize,
+    /// Most open TCP connections from one IP address.
+    pub max_connections_per_ip: usize,
+    /// A connection with no traffic for this long is closed.
+    pub idle_timeout: Duration,
+}
+
+impl Config {
+    /// UDP and TCP on 127.0.0.1 with ports chosen by the OS.
+    pub fn loopback() -> Config {
+        let any: SocketAddr = ([127, 0, 0, 1], 0).into();
+        Config {
+            udp: vec![any],
+            tcp: vec![any],
+            limits: Limits::default(),
+            max_connections: 1024,
+            max_connections_per_ip: 64,
+            idle_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// A message received from the network.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// The message (requests carry `received`/`rport` per RFC 3581).
+    pub message: Message,
+    /// Transport it came on.
+    pub transport: Transport,
+    /// The peer.
+    pub source: SocketAddr,
+    /// Our address it arrived at.
+    pub local: SocketAddr,
+}
+
+/// Requests larger than this go over TCP rather than UDP (RFC 3261 §18.1.1,
+/// path MTU unknown).
+pub const UDP_SIZE_LIMIT: usize = 1300;
+
+/// The transport a request of `len` bytes should use when `requested` was
+/// asked for: UDP becomes TCP above [`UDP_SIZE_LIMIT`] (RFC 3261 §18.1.1).
+pub fn transport_for(requested: Transport, len: usize) -> Transport {
+    if requested == Transport::Udp && len > UDP_SIZE_LIMIT {
+        Transport::Tcp
+    } else {
+        requested
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) conns: Mutex<Connections>,
+    pub(crate) inbound: mpsc::Sender<Received>,
+}
+
+#[derive(Default)]
+pub(crate) struct Connections {
+    next_id: u64,
+    by_peer: HashMap<(Transport, SocketAddr), (u64, mpsc::Sender<Bytes>)>,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+impl Shared {
+    /// Registers a connection if the limits allow; returns its id.
+    pub(crate) fn admit(
+        &self,
+        transport: Transport,
+        peer: SocketAddr,
+        tx: mpsc::Sender<Bytes>,
+    ) -> Option<u64> {
+        let mut c = self
+            .conns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let from_ip = c.per_ip.get(&peer.ip()).copied().unwrap_or(0);
+        if c.by_peer.len() >= self.config.max_connections
+            || from_ip >= self.config.max_connections_per_ip
+        {
+            return None;
+        }
+        c.next_id += 1;
+        let id = c.next_id;
+        c.by_peer.insert((transport, peer), (id, tx));
+        *c.per_ip.entry(peer.ip()).or_insert(0) += 1;
+        Some(id)
+    }
+
+    /// Forgets a connection (only if the table still holds this one).
+    pub(crate) fn forget(&self, transport: Transport, peer: SocketAddr, id: u64) {
+        let mut c = self
+            .conns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if c.by_peer
+            .get(&(transport, peer))
+            .is_some_and(|(cid, _)| *cid == id)
+        {
+            c.by_peer.remove(&(transport, peer));
+            if let Some(n) = c.per_ip.get_mut(&peer.ip()) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    c.per_ip.remove(&peer.ip());
+                }
+            }
+        }
+    }
+
+    fn sender(&self, transport: Transport, peer: SocketAddr) -> Option<mpsc::Sender<Bytes>> {
+        let c = self
+            .conns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        c.by_peer.get(&(transport, peer)).map(|(_, tx)| tx.clone())
+    }
+}
+
+/// The bound transports (see the crate documentation).
+pub struct Transports {
+    shared: Arc<Shared>,
+    udp: Vec<Arc<UdpSocket>>,
+    tcp_local: Vec<SocketAddr>,
+    inbound: mpsc::Receiver<Received>,
+}
+
+impl Transports {
+    /// Binds every configured socket and starts receiving.
+    pub async fn bind(config: Config) -> io::Result<Transports> {
+        let (tx, inbound) = mpsc::channel(4096);
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            conns: Mutex::new(Connections::default()),
+            inbound: tx,
+        });
+        let mut udp = Vec::new();
+        for addr in &config.udp {
+            let sock = Arc::new(UdpSocket::bind(addr).await?);
+            tokio::spawn(udp_loop(sock.clone(), shared.clone()));
+            udp.push(sock);
+        }
+        let mut tcp_local = Vec::new();
+        for addr in &config.tcp {
+            let listener = TcpListener::bind(addr).await?;
+            tcp_local.push(listener.local_addr()?);
+            tokio::spawn(accept_loop(listener, shared.clone()));
+        }
+        Ok(Transports {
+            shared,
+            udp,
+            tcp_local,
+            inbound,
+        })
+    }
+
+    /// The first local address of a transport.
+    pub fn local_addr(&self, transport: Transport) -> Option<SocketAddr> {
+        match transport {
+            Transport::Udp => self.udp.first().and_then(|s| s.local_addr().ok()),
+            Transport::Tcp => self.tcp_local.first().copied(),
+            _ => None,
+        }
+    }
+
+    /// The next message received on any transport.
+    pub async fn recv(&mut self) -> Option<Received> {
+        self.inbound.recv().await
+    }
+
+    /// Open TCP connections.
+    pub fn connection_count(&self) -> usize {
+        self.shared
+            .conns
+            .lock()
+            .map(|c| c.by_peer.len())
+            .unwrap_or(0)
+    }
+
+    /// Sends bytes. TCP reuses the connection to `dest` when one is open
+    /// (accepted or initiated) and connects otherwise.
+    pub async fn send(
+        &self,
+        transport: Transport,
+        dest: SocketAddr,
+        payload: Bytes,
+    ) -> io::Result<()> {
+        match transport {
+            Transport::Udp => {
+                let sock = self
+                    .udp
+                    .first()
+                    .ok_or_else(|| io::Error::other("no UDP socket bound"))?;
+                sock.send_to(&payload, dest).await.map(|_| ())
+            }
+            Transport::Tcp => {
+                if let Some(tx) = self.shared.sender(Transport::Tcp, dest)
+                    && tx.send(payload.clone()).await.is_ok()
+                {
+                    return Ok(());
+                }
+                let stream = TcpStream::connect(dest).await?;
+                let tx = conn::spawn(stream, Transport::Tcp, self.shared.clone())
+                    .ok_or_else(|| io::Error::other("connection limit reached"))?;
+                tx.send(payload)
+                    .await
+                    .map_err(|_| io::Error::other("connection closed"))
+            }
+            other => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("{other:?} is not available yet"),
+            )),
+        }
+    }
+}
+
+async fn udp_loop(sock: Arc<UdpSocket>, shared: Arc<Shared>) {
+    let Ok(local) = sock.local_addr() else { return };
+    let mut buf = vec![0u8; 65_535];
+    loop {
+        let Ok((n, source)) = sock.recv_from(&mut buf).await else {
+            continue;
+        };
+        let data = &buf[..n];
+        if data.iter().all(|b| *b == b'\r' || *b == b'\n') {
+            continue; // keep-alive
+        }
+        let Ok(mut message) = Message::parse_with(
+            Bytes::copy_from_slice(data),
+            Mode::Datagram,
+            &shared.config.limits,
+        ) else {
+            tracing::debug!(%source, "dropping unparseable datagram");
+            continue;
+        };
+        if message.is_request() {
+            stamp_via(&mut message, source);
+        }
+        if shared
+            .inbound
+            .send(Received {
+                message,
+                transport: Transport::Udp,
+                source,
+                local,
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                if conn::spawn(stream, Transport::Tcp, shared.clone()).is_none() {
+                    tracing::warn!("connection refused: limit reached");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(%e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
