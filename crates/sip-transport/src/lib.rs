@@ -19,6 +19,7 @@
 //! ```
 
 mod conn;
+mod layer;
 mod stamp;
 
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ use sip_core::{Limits, Message, Mode};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
+pub use layer::TransportLayer;
 pub use sip_core::Transport;
 pub use stamp::stamp_via;
 
