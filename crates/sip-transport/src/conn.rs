@@ -3,34 +3,38 @@
 
 use std::sync::Arc;
 
+use std::net::SocketAddr;
+
 use bytes::{Buf, Bytes, BytesMut};
 use sip_core::framing::{self, Frame};
 use sip_core::{Message, Mode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::{Received, Shared, Transport, stamp_via};
 
-/// Registers and starts a connection; `None` (and the stream dropped, which
-/// closes it) when a limit is reached.
-pub(crate) fn spawn(
-    stream: TcpStream,
+/// Registers and starts a stream connection (TCP or TLS); `None` (and the
+/// stream dropped, which closes it) when a limit is reached.
+pub(crate) fn spawn<S>(
+    stream: S,
     transport: Transport,
+    peer: SocketAddr,
+    local: SocketAddr,
     shared: Arc<Shared>,
-) -> Option<mpsc::Sender<Bytes>> {
-    let peer = stream.peer_addr().ok()?;
-    let local = stream.local_addr().ok()?;
+) -> Option<mpsc::Sender<Bytes>>
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
     let (tx, mut rx) = mpsc::channel::<Bytes>(256);
     let id = shared.admit(transport, peer, tx.clone())?;
-    let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
+    let (mut reader, mut writer) = tokio::io::split(stream);
     tokio::spawn(async move {
         while let Some(bytes) = rx.recv().await {
-            if writer.write_all(&bytes).await.is_err() {
+            if writer.write_all(&bytes).await.is_err() || writer.flush().await.is_err() {
                 break;
             }
         }
+        let _ = writer.shutdown().await;
     });
     let pong_tx = tx.clone();
     tokio::spawn(async move {

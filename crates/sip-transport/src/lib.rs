@@ -21,6 +21,8 @@
 mod conn;
 mod layer;
 mod stamp;
+mod tls;
+mod ws;
 
 use std::collections::HashMap;
 use std::io;
@@ -36,6 +38,7 @@ use tokio::sync::mpsc;
 pub use layer::TransportLayer;
 pub use sip_core::Transport;
 pub use stamp::stamp_via;
+pub use tls::TlsConfig;
 
 /// Where to listen and what to allow.
 #[derive(Clone, Debug)]
@@ -44,6 +47,14 @@ pub struct Config {
     pub udp: Vec<SocketAddr>,
     /// TCP listeners to bind.
     pub tcp: Vec<SocketAddr>,
+    /// TLS listeners to bind (needs `tls`).
+    pub tls: Vec<SocketAddr>,
+    /// WebSocket listeners to bind (RFC 7118).
+    pub ws: Vec<SocketAddr>,
+    /// Secure WebSocket listeners to bind (needs `tls`).
+    pub wss: Vec<SocketAddr>,
+    /// Certificates and verification for TLS and WSS, listening and connecting.
+    pub tls_files: Option<TlsConfig>,
     /// Message size limits.
     pub limits: Limits,
     /// Most open TCP connections in total.
@@ -61,6 +72,10 @@ impl Config {
         Config {
             udp: vec![any],
             tcp: vec![any],
+            tls: Vec::new(),
+            ws: Vec::new(),
+            wss: Vec::new(),
+            tls_files: None,
             limits: Limits::default(),
             max_connections: 1024,
             max_connections_per_ip: 64,
@@ -98,6 +113,7 @@ pub fn transport_for(requested: Transport, len: usize) -> Transport {
 
 pub(crate) struct Shared {
     pub(crate) config: Config,
+    tls: Option<tls::Tls>,
     pub(crate) conns: Mutex<Connections>,
     pub(crate) inbound: mpsc::Sender<Received>,
 }
@@ -167,16 +183,31 @@ impl Shared {
 pub struct Transports {
     shared: Arc<Shared>,
     udp: Vec<Arc<UdpSocket>>,
-    tcp_local: Vec<SocketAddr>,
+    listening: Vec<(Transport, SocketAddr)>,
     inbound: mpsc::Receiver<Received>,
 }
 
+/// Time allowed for a TLS or WebSocket handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Transports {
-    /// Binds every configured socket and starts receiving.
+    /// Binds every configured socket and starts receiving. TLS and WSS
+    /// listeners need [`Config::tls_files`]; a bad file is an error naming it.
     pub async fn bind(config: Config) -> io::Result<Transports> {
+        let tls = match &config.tls_files {
+            Some(files) => Some(tls::Tls::load(files)?),
+            None if !config.tls.is_empty() || !config.wss.is_empty() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "TLS and WSS listeners need tls_files",
+                ));
+            }
+            None => None,
+        };
         let (tx, inbound) = mpsc::channel(4096);
         let shared = Arc::new(Shared {
             config: config.clone(),
+            tls,
             conns: Mutex::new(Connections::default()),
             inbound: tx,
         });
@@ -186,16 +217,23 @@ impl Transports {
             tokio::spawn(udp_loop(sock.clone(), shared.clone()));
             udp.push(sock);
         }
-        let mut tcp_local = Vec::new();
-        for addr in &config.tcp {
-            let listener = TcpListener::bind(addr).await?;
-            tcp_local.push(listener.local_addr()?);
-            tokio::spawn(accept_loop(listener, shared.clone()));
+        let mut listening = Vec::new();
+        for (transport, addrs) in [
+            (Transport::Tcp, &config.tcp),
+            (Transport::Tls, &config.tls),
+            (Transport::Ws, &config.ws),
+            (Transport::Wss, &config.wss),
+        ] {
+            for addr in addrs {
+                let listener = TcpListener::bind(addr).await?;
+                listening.push((transport, listener.local_addr()?));
+                tokio::spawn(accept_loop(listener, transport, shared.clone()));
+            }
         }
         Ok(Transports {
             shared,
             udp,
-            tcp_local,
+            listening,
             inbound,
         })
     }
@@ -204,8 +242,11 @@ impl Transports {
     pub fn local_addr(&self, transport: Transport) -> Option<SocketAddr> {
         match transport {
             Transport::Udp => self.udp.first().and_then(|s| s.local_addr().ok()),
-            Transport::Tcp => self.tcp_local.first().copied(),
-            _ => None,
+            t => self
+                .listening
+                .iter()
+                .find(|(lt, _)| *lt == t)
+                .map(|(_, a)| *a),
         }
     }
 
@@ -214,7 +255,7 @@ impl Transports {
         self.inbound.recv().await
     }
 
-    /// Open TCP connections.
+    /// Open stream and WebSocket connections.
     pub fn connection_count(&self) -> usize {
         self.shared
             .conns
@@ -223,40 +264,118 @@ impl Transports {
             .unwrap_or(0)
     }
 
-    /// Sends bytes. TCP reuses the connection to `dest` when one is open
-    /// (accepted or initiated) and connects otherwise.
+    /// Sends bytes. Connection-oriented transports reuse the connection to
+    /// `dest` when one is open (accepted or initiated) and connect otherwise.
+    /// TLS verifies the peer's certificate against its IP address.
     pub async fn send(
         &self,
         transport: Transport,
         dest: SocketAddr,
         payload: Bytes,
     ) -> io::Result<()> {
-        match transport {
-            Transport::Udp => {
-                let sock = self
-                    .udp
-                    .first()
-                    .ok_or_else(|| io::Error::other("no UDP socket bound"))?;
-                sock.send_to(&payload, dest).await.map(|_| ())
-            }
-            Transport::Tcp => {
-                if let Some(tx) = self.shared.sender(Transport::Tcp, dest)
-                    && tx.send(payload.clone()).await.is_ok()
-                {
-                    return Ok(());
-                }
-                let stream = TcpStream::connect(dest).await?;
-                let tx = conn::spawn(stream, Transport::Tcp, self.shared.clone())
-                    .ok_or_else(|| io::Error::other("connection limit reached"))?;
-                tx.send(payload)
-                    .await
-                    .map_err(|_| io::Error::other("connection closed"))
-            }
-            other => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                format!("{other:?} is not available yet"),
-            )),
+        if transport == Transport::Udp {
+            let sock = self
+                .udp
+                .first()
+                .ok_or_else(|| io::Error::other("no UDP socket bound"))?;
+            return sock.send_to(&payload, dest).await.map(|_| ());
         }
+        if let Some(tx) = self.shared.sender(transport, dest)
+            && tx.send(payload.clone()).await.is_ok()
+        {
+            return Ok(());
+        }
+        let tx = tokio::time::timeout(
+            HANDSHAKE_TIMEOUT,
+            connect(transport, dest, self.shared.clone()),
+        )
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
+        tx.send(payload)
+            .await
+            .map_err(|_| io::Error::other("connection closed"))
+    }
+}
+
+fn limit() -> io::Error {
+    io::Error::other("connection limit reached")
+}
+
+async fn connect(
+    transport: Transport,
+    dest: SocketAddr,
+    shared: Arc<Shared>,
+) -> io::Result<mpsc::Sender<Bytes>> {
+    let stream = TcpStream::connect(dest).await?;
+    let _ = stream.set_nodelay(true);
+    let local = stream.local_addr()?;
+    let tls = || {
+        shared
+            .tls
+            .as_ref()
+            .ok_or_else(|| io::Error::other("no TLS configured"))
+    };
+    let server_name = rustls::pki_types::ServerName::IpAddress(dest.ip().into());
+    match transport {
+        Transport::Tcp => {
+            conn::spawn(stream, transport, dest, local, shared.clone()).ok_or_else(limit)
+        }
+        Transport::Tls => {
+            let s = tls()?.connector.connect(server_name, stream).await?;
+            conn::spawn(s, transport, dest, local, shared.clone()).ok_or_else(limit)
+        }
+        Transport::Ws => {
+            let ws = ws::connect(stream, &format!("ws://{dest}"))
+                .await
+                .ok_or_else(|| io::Error::other("WebSocket handshake failed"))?;
+            ws::spawn(ws, transport, dest, local, shared.clone()).ok_or_else(limit)
+        }
+        Transport::Wss => {
+            let s = tls()?.connector.connect(server_name, stream).await?;
+            let ws = ws::connect(s, &format!("wss://{dest}"))
+                .await
+                .ok_or_else(|| io::Error::other("WebSocket handshake failed"))?;
+            ws::spawn(ws, transport, dest, local, shared.clone()).ok_or_else(limit)
+        }
+        Transport::Udp | Transport::Sctp => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("{transport:?} has no connections"),
+        )),
+    }
+}
+
+/// Accepts one connection of any stream transport (handshakes included).
+async fn accept_one(stream: TcpStream, transport: Transport, shared: Arc<Shared>) {
+    let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    let handshake = async {
+        match transport {
+            Transport::Tcp => conn::spawn(stream, transport, peer, local, shared.clone()),
+            Transport::Tls => {
+                let s = shared.tls.as_ref()?.acceptor.accept(stream).await.ok()?;
+                conn::spawn(s, transport, peer, local, shared.clone())
+            }
+            Transport::Ws => {
+                let ws = ws::accept(stream).await?;
+                ws::spawn(ws, transport, peer, local, shared.clone())
+            }
+            Transport::Wss => {
+                let s = shared.tls.as_ref()?.acceptor.accept(stream).await.ok()?;
+                let ws = ws::accept(s).await?;
+                ws::spawn(ws, transport, peer, local, shared.clone())
+            }
+            Transport::Udp | Transport::Sctp => None,
+        }
+    };
+    if tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
+        .await
+        .ok()
+        .flatten()
+        .is_none()
+    {
+        tracing::info!(%peer, ?transport, "connection refused (limit, handshake or subprotocol)");
     }
 }
 
@@ -298,12 +417,24 @@ async fn udp_loop(sock: Arc<UdpSocket>, shared: Arc<Shared>) {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+async fn accept_loop(listener: TcpListener, transport: Transport, shared: Arc<Shared>) {
     loop {
         match listener.accept().await {
-            Ok((stream, _)) => {
-                if conn::spawn(stream, Transport::Tcp, shared.clone()).is_none() {
-                    tracing::warn!("connection refused: limit reached");
+            Ok((stream, peer)) => {
+                // Refuse at once when the source is over its limit, before any handshake.
+                let over = shared.conns.lock().map(|c| {
+                    c.by_peer.len() >= shared.config.max_connections
+                        || c.per_ip.get(&peer.ip()).copied().unwrap_or(0)
+                            >= shared.config.max_connections_per_ip
+                });
+                if over.unwrap_or(true) {
+                    tracing::warn!(%peer, "connection refused: limit reached");
+                    continue;
+                }
+                if transport == Transport::Tcp {
+                    accept_one(stream, transport, shared.clone()).await;
+                } else {
+                    tokio::spawn(accept_one(stream, transport, shared.clone()));
                 }
             }
             Err(e) => {
