@@ -20,6 +20,7 @@
 
 mod conn;
 mod layer;
+pub mod resolve;
 mod stamp;
 mod tls;
 mod ws;
@@ -294,6 +295,30 @@ impl Transports {
         tx.send(payload)
             .await
             .map_err(|_| io::Error::other("connection closed"))
+    }
+}
+
+impl Transports {
+    /// Sends to the first target that works, in order (RFC 3263 §4.3:
+    /// on a transport error try the next). Returns the target used. Over
+    /// UDP a send that leaves the socket counts as working; a request that
+    /// then times out is retried by the caller with a new transaction.
+    pub async fn send_with_failover(
+        &self,
+        targets: &[transaction_core::Target],
+        payload: Bytes,
+    ) -> io::Result<transaction_core::Target> {
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "no target");
+        for t in targets {
+            match self.send(t.transport, t.addr, payload.clone()).await {
+                Ok(()) => return Ok(*t),
+                Err(e) => {
+                    tracing::info!(target = %t.addr, %e, "target failed, trying the next");
+                    last = e;
+                }
+            }
+        }
+        Err(last)
     }
 }
 
