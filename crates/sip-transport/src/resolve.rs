@@ -271,6 +271,85 @@ pub async fn resolve(
     Ok(targets)
 }
 
+/// The system's DNS (from `/etc/resolv.conf` and `/etc/hosts`), via hickory.
+pub struct HickoryDns {
+    resolver: hickory_resolver::TokioResolver,
+}
+
+impl HickoryDns {
+    /// A resolver configured like the host system.
+    pub fn from_system() -> io::Result<HickoryDns> {
+        let resolver = hickory_resolver::TokioResolver::builder_tokio()
+            .map_err(io::Error::other)?
+            .build()
+            .map_err(io::Error::other)?;
+        Ok(HickoryDns { resolver })
+    }
+
+    async fn records(
+        &self,
+        name: &str,
+        rtype: hickory_resolver::proto::rr::RecordType,
+    ) -> io::Result<Vec<hickory_resolver::proto::rr::RData>> {
+        match self.resolver.lookup(name, rtype).await {
+            Ok(lookup) => Ok(lookup.answers().iter().map(|r| r.data.clone()).collect()),
+            Err(e) if e.is_no_records_found() || e.is_nx_domain() => Ok(Vec::new()),
+            Err(e) => Err(io::Error::other(e)),
+        }
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+impl Dns for HickoryDns {
+    async fn naptr(&self, domain: &str) -> io::Result<Vec<Naptr>> {
+        use hickory_resolver::proto::rr::{RData, RecordType};
+        Ok(self
+            .records(domain, RecordType::NAPTR)
+            .await?
+            .into_iter()
+            .filter_map(|d| match d {
+                RData::NAPTR(n) => Some(Naptr {
+                    order: n.order,
+                    preference: n.preference,
+                    flags: text(&n.flags),
+                    service: text(&n.services),
+                    replacement: n.replacement.to_utf8(),
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn srv(&self, name: &str) -> io::Result<Vec<Srv>> {
+        use hickory_resolver::proto::rr::{RData, RecordType};
+        Ok(self
+            .records(name, RecordType::SRV)
+            .await?
+            .into_iter()
+            .filter_map(|d| match d {
+                RData::SRV(s) => Some(Srv {
+                    priority: s.priority,
+                    weight: s.weight,
+                    port: s.port,
+                    target: s.target.to_utf8(),
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn ip(&self, host: &str) -> io::Result<Vec<IpAddr>> {
+        match self.resolver.lookup_ip(host).await {
+            Ok(ips) => Ok(ips.iter().collect()),
+            Err(e) if e.is_no_records_found() || e.is_nx_domain() => Ok(Vec::new()),
+            Err(e) => Err(io::Error::other(e)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

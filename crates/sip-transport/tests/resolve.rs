@@ -259,3 +259,20 @@ async fn fails_over_from_a_dead_srv_target_to_the_next() {
         .expect("open");
     assert_eq!(rx.message.call_id(), Some("failover@example.com"));
 }
+
+#[tokio::test]
+async fn the_system_resolver_answers_from_the_hosts_file() {
+    // No network here: /etc/hosts is the one source every machine has.
+    use sip_transport::resolve::{Dns, HickoryDns};
+    let dns = HickoryDns::from_system().expect("system resolver");
+    let ips = dns.ip("localhost").await.expect("lookup");
+    assert!(ips.iter().any(|ip| ip.is_loopback()), "{ips:?}");
+    let targets = resolve(&sip("sip:localhost:5070"), &dns, &ALL, |_| 0)
+        .await
+        .expect("resolve");
+    assert!(
+        targets
+            .iter()
+            .any(|t| t.addr.ip().is_loopback() && t.addr.port() == 5070)
+    );
+}
