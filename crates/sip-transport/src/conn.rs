@@ -11,7 +11,7 @@ use sip_core::{Message, Mode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use crate::{Received, Shared, Transport, stamp_via};
+use crate::{Shared, Transport};
 
 /// Registers and starts a stream connection (TCP or TLS); `None` (and the
 /// stream dropped, which closes it) when a limit is reached.
@@ -48,17 +48,8 @@ where
                     Ok(Frame::Message(n)) => {
                         let bytes = buf.split_to(n).freeze();
                         match Message::parse_with(bytes, Mode::Stream, &limits) {
-                            Ok(mut message) => {
-                                if message.is_request() {
-                                    stamp_via(&mut message, peer);
-                                }
-                                let rx = Received {
-                                    message,
-                                    transport,
-                                    source: peer,
-                                    local,
-                                };
-                                if shared.inbound.send(rx).await.is_err() {
+                            Ok(message) => {
+                                if !shared.deliver(id, message, transport, peer, local).await {
                                     break 'conn;
                                 }
                             }
@@ -87,7 +78,7 @@ where
                 Ok(Ok(_)) => {}
             }
         }
-        shared.forget(transport, peer, id);
+        shared.forget(id);
         // Dropping the sender ends the writer task, which closes the socket.
     });
     Some(tx)

@@ -119,10 +119,13 @@ pub(crate) struct Shared {
     pub(crate) inbound: mpsc::Sender<Received>,
 }
 
+/// Open connections: by id, and by the addresses they serve — the peer's
+/// address plus the aliases it announced (RFC 5923).
 #[derive(Default)]
 pub(crate) struct Connections {
     next_id: u64,
-    by_peer: HashMap<(Transport, SocketAddr), (u64, mpsc::Sender<Bytes>)>,
+    by_id: HashMap<u64, (Transport, SocketAddr, mpsc::Sender<Bytes>)>,
+    by_addr: HashMap<(Transport, SocketAddr), u64>,
     per_ip: HashMap<IpAddr, usize>,
 }
 
@@ -139,29 +142,38 @@ impl Shared {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let from_ip = c.per_ip.get(&peer.ip()).copied().unwrap_or(0);
-        if c.by_peer.len() >= self.config.max_connections
+        if c.by_id.len() >= self.config.max_connections
             || from_ip >= self.config.max_connections_per_ip
         {
             return None;
         }
         c.next_id += 1;
         let id = c.next_id;
-        c.by_peer.insert((transport, peer), (id, tx));
+        c.by_id.insert(id, (transport, peer, tx));
+        c.by_addr.insert((transport, peer), id);
         *c.per_ip.entry(peer.ip()).or_insert(0) += 1;
         Some(id)
     }
 
-    /// Forgets a connection (only if the table still holds this one).
-    pub(crate) fn forget(&self, transport: Transport, peer: SocketAddr, id: u64) {
+    /// Makes connection `id` also serve `alias` (RFC 5923 `alias` in Via).
+    pub(crate) fn alias(&self, transport: Transport, alias: SocketAddr, id: u64) {
         let mut c = self
             .conns
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if c.by_peer
-            .get(&(transport, peer))
-            .is_some_and(|(cid, _)| *cid == id)
-        {
-            c.by_peer.remove(&(transport, peer));
+        if c.by_id.contains_key(&id) {
+            c.by_addr.insert((transport, alias), id);
+        }
+    }
+
+    /// Forgets a connection and every address it served.
+    pub(crate) fn forget(&self, id: u64) {
+        let mut c = self
+            .conns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, peer, _)) = c.by_id.remove(&id) {
+            c.by_addr.retain(|_, v| *v != id);
             if let Some(n) = c.per_ip.get_mut(&peer.ip()) {
                 *n = n.saturating_sub(1);
                 if *n == 0 {
@@ -171,12 +183,49 @@ impl Shared {
         }
     }
 
-    fn sender(&self, transport: Transport, peer: SocketAddr) -> Option<mpsc::Sender<Bytes>> {
+    fn sender(&self, transport: Transport, addr: SocketAddr) -> Option<mpsc::Sender<Bytes>> {
         let c = self
             .conns
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        c.by_peer.get(&(transport, peer)).map(|(_, tx)| tx.clone())
+        let id = c.by_addr.get(&(transport, addr))?;
+        c.by_id.get(id).map(|(_, _, tx)| tx.clone())
+    }
+
+    /// Handles a message read from connection `id`: stamps requests and
+    /// records an announced alias, then passes it up.
+    pub(crate) async fn deliver(
+        &self,
+        id: u64,
+        mut message: Message,
+        transport: Transport,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> bool {
+        if message.is_request() {
+            if let Some(Ok(via)) = message.header::<sip_core::header::Via<'_>>()
+                && via.params.has("alias")
+            {
+                let ip = match via.host {
+                    sip_core::Host::V4(a) => Some(IpAddr::V4(a)),
+                    sip_core::Host::V6(a) => Some(IpAddr::V6(a)),
+                    sip_core::Host::Name(_) => None,
+                };
+                if let Some(ip) = ip {
+                    self.alias(transport, SocketAddr::new(ip, via.port.unwrap_or(5060)), id);
+                }
+            }
+            stamp_via(&mut message, peer);
+        }
+        self.inbound
+            .send(Received {
+                message,
+                transport,
+                source: peer,
+                local,
+            })
+            .await
+            .is_ok()
     }
 }
 
@@ -258,11 +307,7 @@ impl Transports {
 
     /// Open stream and WebSocket connections.
     pub fn connection_count(&self) -> usize {
-        self.shared
-            .conns
-            .lock()
-            .map(|c| c.by_peer.len())
-            .unwrap_or(0)
+        self.shared.conns.lock().map(|c| c.by_id.len()).unwrap_or(0)
     }
 
     /// Sends bytes. Connection-oriented transports reuse the connection to
@@ -448,7 +493,7 @@ async fn accept_loop(listener: TcpListener, transport: Transport, shared: Arc<Sh
             Ok((stream, peer)) => {
                 // Refuse at once when the source is over its limit, before any handshake.
                 let over = shared.conns.lock().map(|c| {
-                    c.by_peer.len() >= shared.config.max_connections
+                    c.by_id.len() >= shared.config.max_connections
                         || c.per_ip.get(&peer.ip()).copied().unwrap_or(0)
                             >= shared.config.max_connections_per_ip
                 });

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
 use tokio_tungstenite::tungstenite::protocol::Message as WsMessage;
 
-use crate::{Received, Shared, Transport, stamp_via};
+use crate::{Shared, Transport};
 
 const SUBPROTOCOL: &str = "sip";
 
@@ -116,28 +116,15 @@ where
                 break;
             }
             match Message::parse_with(data, Mode::Datagram, &limits) {
-                Ok(mut message) => {
-                    if message.is_request() {
-                        stamp_via(&mut message, peer);
-                    }
-                    if shared
-                        .inbound
-                        .send(Received {
-                            message,
-                            transport,
-                            source: peer,
-                            local,
-                        })
-                        .await
-                        .is_err()
-                    {
+                Ok(message) => {
+                    if !shared.deliver(id, message, transport, peer, local).await {
                         break;
                     }
                 }
                 Err(e) => tracing::debug!(%peer, %e, "dropping malformed WebSocket message"),
             }
         }
-        shared.forget(transport, peer, id);
+        shared.forget(id);
     });
     Some(tx)
 }

@@ -209,3 +209,76 @@ async fn idle_connections_are_closed() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(b.connection_count(), 0);
 }
+
+#[tokio::test]
+async fn an_announced_alias_reuses_the_connection() {
+    // RFC 5923: `alias` in the Via asks the receiver to send its own requests
+    // for the sent-by address over this connection.
+    let mut a = Transports::bind(Config::loopback()).await.expect("a");
+    let mut b = Transports::bind(Config::loopback()).await.expect("b");
+    let mut req = msg::options("alias@example.com", "a");
+    req.set_header(
+        "Via",
+        "SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKalias;alias",
+    );
+    a.send(
+        Transport::Tcp,
+        b.local_addr(Transport::Tcp).expect("tcp"),
+        req.to_bytes(),
+    )
+    .await
+    .expect("send");
+    let _ = next(&mut b).await;
+    // Nothing listens on 5999: only the alias can carry this request to A.
+    let back = msg::options("alias-back@example.com", "b");
+    b.send(
+        Transport::Tcp,
+        "127.0.0.1:5999".parse().expect("addr"),
+        back.to_bytes(),
+    )
+    .await
+    .expect("send via alias");
+    let rx = next(&mut a).await;
+    assert_eq!(rx.message.call_id(), Some("alias-back@example.com"));
+    assert_eq!(b.connection_count(), 1);
+}
+
+#[tokio::test]
+async fn ipv6_udp_and_tcp() {
+    let v6: std::net::SocketAddr = "[::1]:0".parse().expect("addr");
+    let config = Config {
+        udp: vec![v6],
+        tcp: vec![v6],
+        ..Config::loopback()
+    };
+    let mut a = Transports::bind(config.clone())
+        .await
+        .expect("bind a on ::1");
+    let mut b = Transports::bind(config).await.expect("bind b on ::1");
+    for transport in [Transport::Udp, Transport::Tcp] {
+        let dest = b.local_addr(transport).expect("addr");
+        assert!(dest.is_ipv6());
+        let mut req = msg::options(&format!("v6-{transport:?}@example.com"), "a");
+        req.set_header(
+            "Via",
+            format!(
+                "SIP/2.0/{} [::1]:5060;branch=z9hG4bKv6{transport:?};rport",
+                transport.as_str()
+            ),
+        );
+        a.send(transport, dest, req.to_bytes()).await.expect("send");
+        let rx = next(&mut b).await;
+        assert!(rx.source.is_ipv6());
+        let via: Via<'_> = rx.message.header().expect("via").expect("valid");
+        assert_eq!(via.rport(), Some(Some(rx.source.port())));
+        b.send(
+            transport,
+            rx.source,
+            msg::reply(&rx.message, StatusCode::OK, "b").to_bytes(),
+        )
+        .await
+        .expect("respond");
+        let resp = next(&mut a).await;
+        assert_eq!(resp.message.status(), Some(StatusCode::OK));
+    }
+}
