@@ -19,6 +19,11 @@ enum Command {
         Target,
         oneshot::Sender<Result<TransactionId, transaction_core::Error>>,
     ),
+    RequestTo(
+        Message,
+        Vec<Target>,
+        oneshot::Sender<Result<TransactionId, transaction_core::Error>>,
+    ),
     Response(
         TransactionId,
         Message,
@@ -88,6 +93,24 @@ impl TransportLayer {
         rx.await.map_err(|_| closed())?
     }
 
+    /// Starts a client transaction that fails over along `targets` (as
+    /// ordered by RFC 3263 resolution): on a transport error or a Timer B/F
+    /// timeout the request is sent to the next target as a new transaction
+    /// (new branch, RFC 3263 §4.3). Events of every attempt are reported
+    /// under the returned id; only the last attempt's failure is reported.
+    pub async fn send_request_to(
+        &self,
+        request: Message,
+        targets: Vec<Target>,
+    ) -> Result<TransactionId, transaction_core::Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::RequestTo(request, targets, tx))
+            .await
+            .map_err(|_| closed())?;
+        rx.await.map_err(|_| closed())?
+    }
+
     /// Answers a server transaction.
     pub async fn send_response(
         &self,
@@ -142,9 +165,119 @@ fn fit_transport(mut request: Message, mut target: Target) -> (Message, Target) 
     (request, target)
 }
 
+/// Client transactions that may move on to further targets.
+#[derive(Default)]
+struct Failover {
+    /// Logical (first) id → request and targets not yet tried.
+    pending: std::collections::HashMap<
+        TransactionId,
+        (Message, std::collections::VecDeque<Target>, u32),
+    >,
+    /// Attempt id → logical id.
+    logical: std::collections::HashMap<TransactionId, TransactionId>,
+    /// Attempts given up on: their Terminated is not reported.
+    superseded: std::collections::HashSet<TransactionId>,
+}
+
+/// The request again with a new branch for attempt `n` (RFC 3263 §4.3).
+fn with_new_branch(request: &Message, n: u32) -> Message {
+    let mut r = request.clone();
+    if let Some(Ok(via)) = request.header::<Via<'_>>() {
+        let branch = via.branch().unwrap_or("z9hG4bK");
+        let params: Vec<String> = via
+            .params
+            .items()
+            .map(|(k, v)| {
+                if k.eq_ignore_ascii_case("branch") {
+                    format!("branch={branch}.{n}")
+                } else {
+                    v.map_or(k.to_owned(), |v| format!("{k}={v}"))
+                }
+            })
+            .collect();
+        let port = via.port.map(|p| format!(":{p}")).unwrap_or_default();
+        let new_via = format!(
+            "{}/{}/{} {}{};{}",
+            via.protocol,
+            via.version,
+            via.transport,
+            via.host,
+            port,
+            params.join(";")
+        );
+        r.remove_first_value(sip_core::header::HeaderName::Via);
+        r.prepend_header("Via", new_via);
+    }
+    r
+}
+
+fn event_id(e: &Event) -> Option<TransactionId> {
+    match e {
+        Event::Response { id, .. }
+        | Event::Timeout { id, .. }
+        | Event::TransportError { id }
+        | Event::Terminated { id } => Some(*id),
+        _ => None,
+    }
+}
+
+fn with_id(e: Event, new: TransactionId) -> Event {
+    match e {
+        Event::Response { response, .. } => Event::Response { id: new, response },
+        Event::Timeout { timer, .. } => Event::Timeout { id: new, timer },
+        Event::TransportError { .. } => Event::TransportError { id: new },
+        Event::Terminated { .. } => Event::Terminated { id: new },
+        other => other,
+    }
+}
+
+impl Failover {
+    /// Decides what the TU sees of `e`; may start the next attempt.
+    fn filter(&mut self, layer: &mut TransactionLayer, e: Event) -> Option<Event> {
+        let Some(attempt) = event_id(&e) else {
+            return Some(e);
+        };
+        let logical = self.logical.get(&attempt).copied().unwrap_or(attempt);
+        let failed = matches!(
+            e,
+            Event::TransportError { .. }
+                | Event::Timeout {
+                    timer: transaction_core::Timer::B | transaction_core::Timer::F,
+                    ..
+                }
+        );
+        if failed && let Some((request, targets, attempts)) = self.pending.get_mut(&logical) {
+            while let Some(next) = targets.pop_front() {
+                *attempts += 1;
+                let retry = with_new_branch(request, *attempts);
+                let (retry, next) = fit_transport(retry, next);
+                if let Ok(new_id) = layer.send_request(Instant::now(), retry, next) {
+                    self.logical.insert(new_id, logical);
+                    self.superseded.insert(attempt);
+                    return None;
+                }
+            }
+            self.pending.remove(&logical);
+        }
+        if let Event::Terminated { .. } = e {
+            self.logical.remove(&attempt);
+            if self.superseded.remove(&attempt) {
+                return None;
+            }
+            self.pending.remove(&logical);
+        }
+        Some(if logical == attempt {
+            e
+        } else {
+            with_id(e, logical)
+        })
+    }
+}
+
 async fn flush(
     transports: &Transports,
     layer: &mut TransactionLayer,
+    failover: &mut Failover,
     events: &mpsc::Sender<Event>,
 ) -> bool {
     loop {
@@ -160,7 +293,9 @@ async fn flush(
         }
         while let Some(e) = layer.poll_event() {
             progress = true;
-            if events.send(e).await.is_err() {
+            if let Some(e) = failover.filter(layer, e)
+                && events.send(e).await.is_err()
+            {
                 return false;
             }
         }
@@ -176,6 +311,7 @@ async fn run(
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
 ) {
+    let mut failover = Failover::default();
     loop {
         let deadline = layer.poll_timeout();
         let sleep = async {
@@ -197,6 +333,19 @@ async fn run(
                         let (request, target) = fit_transport(request, target);
                         let _ = reply.send(layer.send_request(now, request, target));
                     }
+                    Command::RequestTo(request, targets, reply) => {
+                        let mut targets: std::collections::VecDeque<Target> = targets.into();
+                        let result = match targets.pop_front() {
+                            Some(first) => {
+                                let (sent, first) = fit_transport(request.clone(), first);
+                                layer.send_request(now, sent, first).inspect(|id| {
+                                    failover.pending.insert(*id, (request, targets, 0));
+                                })
+                            }
+                            None => Err(transaction_core::Error::InvalidRequest("no target")),
+                        };
+                        let _ = reply.send(result);
+                    }
                     Command::Response(id, response, reply) => {
                         let _ = reply.send(layer.send_response(now, id, response));
                     }
@@ -205,7 +354,7 @@ async fn run(
             }
             () = sleep => layer.handle_timeout(Instant::now()),
         }
-        if !flush(&transports, &mut layer, &events).await {
+        if !flush(&transports, &mut layer, &mut failover, &events).await {
             return;
         }
     }

@@ -108,3 +108,102 @@ async fn an_oversized_udp_request_travels_over_tcp() {
         "the top Via says TCP after the switch"
     );
 }
+
+#[tokio::test]
+async fn failover_on_transport_error_keeps_the_transaction_id() {
+    let (mut client, mut server) = pair().await;
+    let dead_port = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let targets = vec![
+        Target {
+            transport: Transport::Tcp,
+            addr: ([127, 0, 0, 1], dead_port).into(),
+        },
+        Target {
+            transport: Transport::Tcp,
+            addr: server.local_addr(Transport::Tcp).expect("tcp"),
+        },
+    ];
+    let id = client
+        .send_request_to(msg::options("fo-te@example.com", "a"), targets)
+        .await
+        .expect("send");
+    let Event::Request {
+        id: sid, request, ..
+    } = event(&mut server).await
+    else {
+        panic!("expected the retry")
+    };
+    let via: sip_core::header::Via<'_> = request.header().expect("via").expect("valid");
+    assert!(
+        via.branch().is_some_and(|b| b.ends_with(".1")),
+        "a new branch for the new target"
+    );
+    server
+        .send_response(sid, msg::reply(&request, StatusCode::OK, "s"))
+        .await
+        .expect("respond");
+    match event(&mut client).await {
+        Event::Response { id: rid, response } => {
+            assert_eq!(rid, id, "reported under the first id");
+            assert_eq!(response.status(), Some(StatusCode::OK));
+        }
+        other => panic!("the TU sees no error from the dead target, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn failover_on_timeout() {
+    let timers = transaction_core::Config {
+        t1: Duration::from_millis(10),
+        ..transaction_core::Config::default()
+    };
+    let mut client = TransportLayer::start(Config::loopback(), timers)
+        .await
+        .expect("client");
+    let mut server = TransportLayer::start(Config::loopback(), timers)
+        .await
+        .expect("server");
+    // A UDP socket that never answers.
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("silent");
+    let targets = vec![
+        Target {
+            transport: Transport::Udp,
+            addr: silent.local_addr().expect("addr"),
+        },
+        Target {
+            transport: Transport::Udp,
+            addr: server.local_addr(Transport::Udp).expect("udp"),
+        },
+    ];
+    let started = std::time::Instant::now();
+    let id = client
+        .send_request_to(msg::options("fo-to@example.com", "a"), targets)
+        .await
+        .expect("send");
+    let Event::Request {
+        id: sid, request, ..
+    } = event(&mut server).await
+    else {
+        panic!("expected the retry")
+    };
+    assert!(
+        started.elapsed() >= Duration::from_millis(640),
+        "retried after Timer F (64·T1)"
+    );
+    server
+        .send_response(sid, msg::reply(&request, StatusCode::OK, "s"))
+        .await
+        .expect("respond");
+    let Event::Response { id: rid, .. } = event(&mut client).await else {
+        panic!("expected the 200, not a timeout")
+    };
+    assert_eq!(rid, id);
+    drop(silent);
+}
