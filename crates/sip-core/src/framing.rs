@@ -35,9 +35,12 @@ pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<Frame> {
         return Ok(Frame::Ping(4));
     }
     if buf.starts_with(b"\r\n") {
+        // A lone CRLF is a pong. (A ping split after its first CRLF would
+        // read as two pongs and go unanswered; the client's flow check then
+        // reconnects, RFC 5626 §4.4.1.)
         return Ok(match buf.get(2) {
-            None | Some(b'\r') => Frame::Incomplete,
-            Some(_) => Frame::Pong(2),
+            Some(b'\r') if buf.len() == 3 => Frame::Incomplete,
+            _ => Frame::Pong(2),
         });
     }
     if buf == b"\r" {
@@ -109,7 +112,8 @@ mod tests {
         assert_eq!(frame_stream(msg, &l), Ok(Frame::Message(msg.len() - 4)));
         assert_eq!(frame_stream(b"\r\n\r\nOPTIONS", &l), Ok(Frame::Ping(4)));
         assert_eq!(frame_stream(b"\r\nOPTIONS", &l), Ok(Frame::Pong(2)));
-        assert_eq!(frame_stream(b"\r\n", &l), Ok(Frame::Incomplete));
+        assert_eq!(frame_stream(b"\r\n", &l), Ok(Frame::Pong(2)));
+        assert_eq!(frame_stream(b"\r\n\r", &l), Ok(Frame::Incomplete));
         let nocl = b"OPTIONS sip:a@b SIP/2.0\r\nTo: x\r\n\r\n";
         assert_eq!(frame_stream(nocl, &l).map_err(|e| e.status().0), Err(400));
         let big = vec![b'a'; l.max_message_bytes + 1];

@@ -60,7 +60,10 @@ where
                         buf.advance(n);
                         let _ = pong_tx.send(Bytes::from_static(b"\r\n")).await; // RFC 5626 §3.5.1
                     }
-                    Ok(Frame::Pong(n)) => buf.advance(n),
+                    Ok(Frame::Pong(n)) => {
+                        buf.advance(n);
+                        shared.pong(id);
+                    }
                     Ok(Frame::Incomplete) => break,
                     Err(e) => {
                         // Unframeable: nothing after this can be trusted.

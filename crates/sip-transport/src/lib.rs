@@ -125,6 +125,8 @@ pub(crate) struct Shared {
 pub(crate) struct Connections {
     next_id: u64,
     by_id: HashMap<u64, (Transport, SocketAddr, mpsc::Sender<Bytes>)>,
+    /// When each connection last received a keep-alive pong.
+    pongs: HashMap<u64, std::time::Instant>,
     by_addr: HashMap<(Transport, SocketAddr), u64>,
     per_ip: HashMap<IpAddr, usize>,
 }
@@ -172,6 +174,7 @@ impl Shared {
             .conns
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        c.pongs.remove(&id);
         if let Some((_, peer, _)) = c.by_id.remove(&id) {
             c.by_addr.retain(|_, v| *v != id);
             if let Some(n) = c.per_ip.get_mut(&peer.ip()) {
@@ -180,6 +183,16 @@ impl Shared {
                     c.per_ip.remove(&peer.ip());
                 }
             }
+        }
+    }
+
+    pub(crate) fn pong(&self, id: u64) {
+        let mut c = self
+            .conns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if c.by_id.contains_key(&id) {
+            c.pongs.insert(id, std::time::Instant::now());
         }
     }
 
@@ -308,6 +321,25 @@ impl Transports {
     /// Open stream and WebSocket connections.
     pub fn connection_count(&self) -> usize {
         self.shared.conns.lock().map(|c| c.by_id.len()).unwrap_or(0)
+    }
+
+    /// Sends an RFC 5626 §3.5.1 keep-alive ping (CRLF CRLF) on the open
+    /// connection to `dest`; the peer's pong shows in [`Transports::last_pong`].
+    pub async fn ping(&self, transport: Transport, dest: SocketAddr) -> io::Result<()> {
+        let tx = self
+            .shared
+            .sender(transport, dest)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "no connection"))?;
+        tx.send(Bytes::from_static(b"\r\n\r\n"))
+            .await
+            .map_err(|_| io::Error::other("connection closed"))
+    }
+
+    /// When the connection to `dest` last received a pong.
+    pub fn last_pong(&self, transport: Transport, dest: SocketAddr) -> Option<std::time::Instant> {
+        let c = self.shared.conns.lock().ok()?;
+        let id = c.by_addr.get(&(transport, dest))?;
+        c.pongs.get(id).copied()
     }
 
     /// Sends bytes. Connection-oriented transports reuse the connection to

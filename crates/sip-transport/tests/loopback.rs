@@ -282,3 +282,38 @@ async fn ipv6_udp_and_tcp() {
         assert_eq!(resp.message.status(), Some(StatusCode::OK));
     }
 }
+
+#[tokio::test]
+async fn keepalive_ping_gets_a_pong() {
+    // RFC 5626 §3.5.1: the client pings with CRLF CRLF, the server answers CRLF.
+    let a = Transports::bind(Config::loopback()).await.expect("a");
+    let mut b = Transports::bind(Config::loopback()).await.expect("b");
+    let dest = b.local_addr(Transport::Tcp).expect("tcp");
+    a.send(
+        Transport::Tcp,
+        dest,
+        msg::options("ka@example.com", "a").to_bytes(),
+    )
+    .await
+    .expect("open");
+    let _ = next(&mut b).await;
+    assert_eq!(a.last_pong(Transport::Tcp, dest), None);
+    let before = std::time::Instant::now();
+    a.ping(Transport::Tcp, dest).await.expect("ping");
+    let mut waited = 0;
+    while a.last_pong(Transport::Tcp, dest).is_none() && waited < 100 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += 1;
+    }
+    assert!(
+        a.last_pong(Transport::Tcp, dest)
+            .is_some_and(|t| t >= before),
+        "pong recorded"
+    );
+    assert!(
+        a.ping(Transport::Tcp, "127.0.0.1:9".parse().expect("addr"))
+            .await
+            .is_err(),
+        "no connection, no ping"
+    );
+}
