@@ -34,13 +34,29 @@ impl Builder {
 
     /// Starts a response with the canonical reason phrase.
     pub fn response(code: StatusCode) -> Builder {
-        let reason = code.canonical_reason().unwrap_or("Unknown");
-        Builder::start(format_args!("SIP/2.0 {code:03} {reason}"))
+        Builder::status_line(code, code.canonical_reason().unwrap_or("Unknown"), 256)
+    }
+
+    /// `SIP/2.0 <code> <reason>`, written without the formatting machinery
+    /// (this is on every transaction's path).
+    fn status_line(code: StatusCode, reason: &str, capacity: usize) -> Builder {
+        let mut buf = BytesMut::with_capacity(capacity);
+        buf.extend_from_slice(b"SIP/2.0 ");
+        let c = code.0.min(999);
+        buf.extend_from_slice(&[
+            b'0' + (c / 100) as u8,
+            b'0' + (c / 10 % 10) as u8,
+            b'0' + (c % 10) as u8,
+            b' ',
+        ]);
+        buf.extend_from_slice(reason.as_bytes());
+        buf.extend_from_slice(b"\r\n");
+        Builder { buf, body: None }
     }
 
     /// Starts a response with a chosen reason phrase.
     pub fn response_with_reason(code: StatusCode, reason: &str) -> Builder {
-        Builder::start(format_args!("SIP/2.0 {code:03} {reason}"))
+        Builder::status_line(code, reason, 256)
     }
 
     /// Adds a header field; `value` may be a typed header or any text.
@@ -108,7 +124,7 @@ pub fn response_to(req: &Message, code: StatusCode, to_tag: Option<&str>) -> Bui
         .sum();
     let reason = code.canonical_reason().unwrap_or("Unknown");
     let capacity = copied + reason.len() + 16 + to_tag.map_or(0, |t| t.len() + 5) + 24;
-    let mut b = Builder::start_with_capacity(format_args!("SIP/2.0 {code:03} {reason}"), capacity);
+    let mut b = Builder::status_line(code, reason, capacity);
     for f in req.fields() {
         match f.name {
             HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq => {

@@ -72,22 +72,34 @@ pub(crate) fn response_key(resp: &Message) -> Option<Key> {
 }
 
 fn sent_by(via: &Via<'_>) -> String {
-    let host = via.host.to_string().to_ascii_lowercase();
-    match via.port {
-        Some(p) => format!("{host}:{p}"),
-        None => host,
+    use std::fmt::Write;
+    let host_len = match via.host {
+        sip_core::Host::Name(n) => n.len(),
+        sip_core::Host::V4(_) => 15,
+        sip_core::Host::V6(_) => 41,
+    };
+    let mut s = String::with_capacity(host_len + 6);
+    let _ = write!(s, "{}", via.host);
+    s.make_ascii_lowercase();
+    if let Some(p) = via.port {
+        let _ = write!(s, ":{p}");
     }
+    s
 }
 
 /// The server transaction a request belongs to, with `method` replacing the
 /// request's own (used to find the INVITE a CANCEL targets).
 pub(crate) fn server_key_as(req: &Message, method: &Method) -> Option<Key> {
-    let via = top_via(req)?;
+    server_key_with(req, &top_via(req)?, method)
+}
+
+/// [`server_key_as`] with the top Via already parsed.
+pub(crate) fn server_key_with(req: &Message, via: &Via<'_>, method: &Method) -> Option<Key> {
     let method = matching_method(method);
     match via.branch() {
         Some(b) if b.starts_with(MAGIC_COOKIE) => Some(Key::Server {
             branch: b.to_owned(),
-            sent_by: sent_by(&via),
+            sent_by: sent_by(via),
             method,
         }),
         _ => {
@@ -107,6 +119,7 @@ pub(crate) fn server_key_as(req: &Message, method: &Method) -> Option<Key> {
 }
 
 /// The server transaction a request belongs to.
+#[cfg(test)]
 pub(crate) fn server_key(req: &Message) -> Option<Key> {
     server_key_as(req, req.method()?)
 }

@@ -389,16 +389,16 @@ impl TransactionLayer {
 /// address when `rport` was asked for, else the source IP with the sent-by
 /// port (default 5060).
 pub(crate) fn response_destination(
-    req: &Message,
+    via: Option<&Via<'_>>,
     transport: Transport,
     source: SocketAddr,
 ) -> SocketAddr {
     if transport.is_reliable() {
         return source;
     }
-    match req.header::<Via<'_>>() {
-        Some(Ok(via)) if via.rport().is_some() => source,
-        Some(Ok(via)) => SocketAddr::new(source.ip(), via.port.unwrap_or(5060)),
-        _ => source,
+    match via {
+        Some(via) if via.rport().is_some() => source,
+        Some(via) => SocketAddr::new(source.ip(), via.port.unwrap_or(5060)),
+        None => source,
     }
 }

@@ -34,9 +34,17 @@ impl TransactionLayer {
         let Some(method) = request.method().cloned() else {
             return;
         };
-        let Some(key) = key::server_key(&request) else {
+        // The top Via gives both the key and where responses go: parse it once.
+        let via = request
+            .header::<sip_core::header::Via<'_>>()
+            .and_then(Result::ok);
+        let Some(key) = via
+            .as_ref()
+            .and_then(|v| key::server_key_with(&request, v, &method))
+        else {
             return;
         };
+        let peer = response_destination(via.as_ref(), transport, source);
         let existing = self.find(&key);
         if method == Method::Ack {
             let matched = existing.filter(|id| {
@@ -84,7 +92,6 @@ impl TransactionLayer {
         } else {
             State::ServerNonInvite(ServerNonInvite::Trying)
         };
-        let peer = response_destination(&request, transport, source);
         let id = self.insert(Tx {
             key,
             state,
