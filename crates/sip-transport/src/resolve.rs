@@ -1,7 +1,7 @@
 //! RFC 3263 §4: from a SIP URI to an ordered list of (transport, address,
 //! port) targets — NAPTR, then SRV (priority, weighted random per RFC 2782),
 //! then A/AAAA, with the defaults when records are missing and `sips`
-//! forcing TLS. The DNS is behind [`Dns`]; [`StaticDns`] answers from a table
+//! forcing TLS. The DNS is behind [`Resolver`]; [`StaticDns`] answers from a table
 //! (tests, offline use).
 
 use std::collections::HashMap;
@@ -42,8 +42,9 @@ pub struct Srv {
     pub target: String,
 }
 
-/// The DNS lookups RFC 3263 needs. An empty answer means "no records".
-pub trait Dns: Send + Sync {
+/// The DNS lookups RFC 3263 needs (NAPTR, SRV, A/AAAA); an empty answer
+/// means "no records". [`StaticDns`] and [`HickoryDns`] implement it.
+pub trait Resolver: Send + Sync {
     /// NAPTR records of a domain.
     fn naptr(&self, domain: &str) -> impl Future<Output = io::Result<Vec<Naptr>>> + Send;
     /// SRV records of a name such as `_sip._udp.example.com`.
@@ -63,7 +64,7 @@ pub struct StaticDns {
     pub hosts: HashMap<String, Vec<IpAddr>>,
 }
 
-impl Dns for StaticDns {
+impl Resolver for StaticDns {
     async fn naptr(&self, domain: &str) -> io::Result<Vec<Naptr>> {
         Ok(self
             .naptr
@@ -153,7 +154,7 @@ pub fn order_srv(mut records: Vec<Srv>, mut pick: impl FnMut(u32) -> u32) -> Vec
 /// §4.2). `supported` lists the transports we can use, in our preference.
 pub async fn resolve(
     uri: &SipUri<'_>,
-    dns: &impl Dns,
+    dns: &impl Resolver,
     supported: &[Transport],
     mut pick: impl FnMut(u32) -> u32,
 ) -> io::Result<Vec<Target>> {
@@ -303,7 +304,7 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-impl Dns for HickoryDns {
+impl Resolver for HickoryDns {
     async fn naptr(&self, domain: &str) -> io::Result<Vec<Naptr>> {
         use hickory_resolver::proto::rr::{RData, RecordType};
         Ok(self

@@ -263,7 +263,7 @@ async fn fails_over_from_a_dead_srv_target_to_the_next() {
 #[tokio::test]
 async fn the_system_resolver_answers_from_the_hosts_file() {
     // No network here: /etc/hosts is the one source every machine has.
-    use sip_transport::resolve::{Dns, HickoryDns};
+    use sip_transport::resolve::{HickoryDns, Resolver};
     let dns = HickoryDns::from_system().expect("system resolver");
     let ips = dns.ip("localhost").await.expect("lookup");
     assert!(ips.iter().any(|ip| ip.is_loopback()), "{ips:?}");

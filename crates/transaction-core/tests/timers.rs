@@ -621,3 +621,31 @@ fn rport_and_response_destination() {
         "198.51.100.9:5070".parse().expect("addr")
     );
 }
+
+#[test]
+fn timers_l_m_and_trying_over_tcp() {
+    // RFC 6026: Accepted lasts 64·T1 over reliable transports too (L server, M client).
+    let mut s = Sim::new();
+    let inv = msg::invite("tcp-lm-1", "a");
+    s.receive(inv.clone(), Transport::Tcp);
+    s.run_to(0.5);
+    assert_eq!(
+        s.times_of("SIP/2.0 100"),
+        vec![0.2],
+        "100 Trying after 200 ms over TCP as well (§17.2.1)"
+    );
+    let id = s.new_server_transaction();
+    s.respond(id, reply(&inv, 200));
+    s.run_to(40.0);
+    assert_eq!(s.times_of("SIP/2.0 200"), vec![0.5]);
+    assert_eq!(s.terminated_at(), Some(32.5), "Timer L = 64·T1");
+
+    let mut c = Sim::new();
+    let req = msg::invite("tcp-lm-2", "a");
+    c.send_request(req.clone(), Transport::Tcp);
+    c.run_to(1.0);
+    c.receive(reply(&req, 200), Transport::Tcp);
+    c.run_to(40.0);
+    assert_eq!(c.times_of("INVITE"), vec![0.0]);
+    assert_eq!(c.terminated_at(), Some(33.0), "Timer M = 64·T1");
+}
