@@ -136,31 +136,33 @@ impl TransportLayer {
     }
 }
 
-/// Switches an oversized UDP request to TCP and makes its top Via agree.
+/// Prepares a request for the wire: asks for `rport` (RFC 3581 §3) if the
+/// top Via does not, and switches an oversized UDP request to TCP with its
+/// top Via saying so (RFC 3261 §18.1.1).
 fn fit_transport(mut request: Message, mut target: Target) -> (Message, Target) {
     let len = request.to_bytes().len();
     let chosen = transport_for(target.transport, len);
-    if chosen != target.transport {
-        target.transport = chosen;
-        let rewritten = match request.header::<Via<'_>>() {
-            Some(Ok(via)) => {
-                let port = via.port.map(|p| format!(":{p}")).unwrap_or_default();
-                Some(format!(
-                    "{}/{}/{} {}{}{}",
-                    via.protocol,
-                    via.version,
-                    chosen.as_str(),
-                    via.host,
-                    port,
-                    via.params
-                ))
-            }
-            _ => None,
-        };
-        if let Some(v) = rewritten {
-            request.remove_first_value(sip_core::header::HeaderName::Via);
-            request.prepend_header("Via", v);
+    let rewritten = match request.header::<Via<'_>>() {
+        Some(Ok(via)) if chosen != target.transport || via.rport().is_none() => {
+            let port = via.port.map(|p| format!(":{p}")).unwrap_or_default();
+            let rport = if via.rport().is_none() { ";rport" } else { "" };
+            Some(format!(
+                "{}/{}/{} {}{}{}{}",
+                via.protocol,
+                via.version,
+                chosen.as_str(),
+                via.host,
+                port,
+                via.params,
+                rport
+            ))
         }
+        _ => None,
+    };
+    target.transport = chosen;
+    if let Some(v) = rewritten {
+        request.remove_first_value(sip_core::header::HeaderName::Via);
+        request.prepend_header("Via", v);
     }
     (request, target)
 }

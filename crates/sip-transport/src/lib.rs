@@ -98,6 +98,14 @@ pub struct Received {
     pub local: SocketAddr,
 }
 
+/// The address a peer saw our request come from, as it reported it in the
+/// top Via of its response (`received` and `rport`, RFC 3581 §4): our public
+/// address behind a NAT. `None` unless both are present.
+pub fn reflexive_address(response: &Message) -> Option<SocketAddr> {
+    let via = response.header::<sip_core::header::Via<'_>>()?.ok()?;
+    Some(SocketAddr::new(via.received()?, via.rport()??))
+}
+
 /// Requests larger than this go over TCP rather than UDP (RFC 3261 §18.1.1,
 /// path MTU unknown).
 pub const UDP_SIZE_LIMIT: usize = 1300;

@@ -207,3 +207,41 @@ async fn failover_on_timeout() {
     assert_eq!(rid, id);
     drop(silent);
 }
+
+#[tokio::test]
+async fn requests_ask_for_rport_and_learn_their_reflexive_address() {
+    // RFC 3581 on the client side: ask for rport, read received/rport back.
+    let (mut client, mut server) = pair().await;
+    let target = Target {
+        transport: Transport::Udp,
+        addr: server.local_addr(Transport::Udp).expect("udp"),
+    };
+    let mut req = msg::options("rport-client@example.com", "a");
+    req.set_header("Via", "SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKnorport1");
+    client.send_request(req, target).await.expect("send");
+    let Event::Request {
+        id: sid, request, ..
+    } = event(&mut server).await
+    else {
+        panic!("expected a request")
+    };
+    let via: sip_core::header::Via<'_> = request.header().expect("via").expect("valid");
+    assert!(
+        via.rport().flatten().is_some(),
+        "the client asked for rport and the server filled it in"
+    );
+    server
+        .send_response(sid, msg::reply(&request, StatusCode::OK, "s"))
+        .await
+        .expect("respond");
+    let Event::Response { response, .. } = event(&mut client).await else {
+        panic!("expected the 200")
+    };
+    let seen =
+        sip_transport::reflexive_address(&response).expect("received and rport in the response");
+    assert_eq!(
+        seen,
+        client.local_addr(Transport::Udp).expect("udp"),
+        "the server saw our real address"
+    );
+}
