@@ -1,0 +1,368 @@
+//! One dialog (RFC 3261 §12).
+//!
+//! ```text
+//!   (1xx with To tag) --> Early --(2xx)--> Confirmed --(BYE)--> Terminated
+//!   (2xx)  ---------------------------> Confirmed
+//!   Early --(non-2xx final)--> Terminated
+//! ```
+
+use std::fmt;
+
+use sip_core::builder::Builder;
+use sip_core::header::{CSeq, CallId, Contact, From, HeaderName, RecordRoute, To};
+use sip_core::{Message, Method, StatusCode, Uri};
+
+/// Identifies a dialog: Call-ID, local tag, remote tag (§12).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct DialogId {
+    /// Call-ID.
+    pub call_id: String,
+    /// Our tag.
+    pub local_tag: String,
+    /// The peer's tag.
+    pub remote_tag: String,
+}
+
+/// Early, confirmed or terminated.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DialogState {
+    /// Created by a provisional response.
+    Early,
+    /// Created or confirmed by a 2xx.
+    Confirmed,
+    /// Ended (BYE, or a non-2xx final for an early dialog).
+    Terminated,
+}
+
+/// Which side created the dialog.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Role {
+    /// We sent the request.
+    Uac,
+    /// We received it.
+    Uas,
+}
+
+/// Why a dialog could not be created or a request does not fit it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum DialogError {
+    /// A header the dialog needs is missing or malformed.
+    Missing(&'static str),
+    /// The request is out of order (lower CSeq, §12.2.2): answer 500.
+    OutOfOrder,
+}
+
+impl DialogError {
+    /// The response a UAS sends for this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            DialogError::Missing(_) => StatusCode::BAD_REQUEST,
+            DialogError::OutOfOrder => StatusCode::SERVER_INTERNAL_ERROR,
+        }
+    }
+}
+
+impl fmt::Display for DialogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DialogError::Missing(what) => write!(f, "missing or malformed {what}"),
+            DialogError::OutOfOrder => f.write_str("CSeq lower than the last one received"),
+        }
+    }
+}
+
+impl std::error::Error for DialogError {}
+
+/// Dialog state (RFC 3261 §12.1, §12.2).
+#[derive(Clone, Debug)]
+pub struct Dialog {
+    id: DialogId,
+    state: DialogState,
+    role: Role,
+    /// Our URI and the peer's, as name-addr text without tags.
+    local_uri: String,
+    remote_uri: String,
+    local_seq: Option<u32>,
+    remote_seq: Option<u32>,
+    remote_target: String,
+    /// Route set as name-addr texts, in the order requests carry them.
+    route_set: Vec<String>,
+    secure: bool,
+}
+
+fn name_addr_without_params(value: &str) -> String {
+    // The URI part of a From/To value, as `display <uri>`.
+    match value.find('>') {
+        Some(gt) => value[..=gt].trim().to_owned(),
+        None => value.split(';').next().unwrap_or(value).trim().to_owned(),
+    }
+}
+
+fn raw(m: &Message, name: HeaderName) -> Option<String> {
+    m.raw_header(name)
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .map(str::to_owned)
+}
+
+fn contact_uri(m: &Message) -> Option<String> {
+    let c = m.header::<Contact<'_>>()?.ok()?;
+    c.addr.map(|a| a.uri_str().to_owned())
+}
+
+fn record_routes(m: &Message) -> Vec<String> {
+    m.headers_of::<RecordRoute<'_>>()
+        .filter_map(Result::ok)
+        .map(|r| r.to_string())
+        .collect()
+}
+
+impl Dialog {
+    /// A UAC dialog from our INVITE (or SUBSCRIBE/REFER) and a 1xx or 2xx
+    /// response carrying a To tag (§12.1.2): route set from Record-Route in
+    /// reverse order, remote target from the response's Contact.
+    pub fn from_uac(request: &Message, response: &Message) -> Result<Dialog, DialogError> {
+        let code = response.status().ok_or(DialogError::Missing("status"))?;
+        let from = request
+            .header::<From<'_>>()
+            .and_then(Result::ok)
+            .ok_or(DialogError::Missing("From"))?;
+        let to = response
+            .header::<To<'_>>()
+            .and_then(Result::ok)
+            .ok_or(DialogError::Missing("To"))?;
+        let remote_tag = to.tag().ok_or(DialogError::Missing("To tag"))?;
+        let local_tag = from.tag().ok_or(DialogError::Missing("From tag"))?;
+        let call_id = request
+            .header::<CallId<'_>>()
+            .and_then(Result::ok)
+            .ok_or(DialogError::Missing("Call-ID"))?;
+        let cseq = request
+            .header::<CSeq>()
+            .and_then(Result::ok)
+            .ok_or(DialogError::Missing("CSeq"))?;
+        let remote_target = contact_uri(response).ok_or(DialogError::Missing("Contact"))?;
+        let mut route_set = record_routes(response);
+        route_set.reverse();
+        let secure = matches!(request.request_uri(), Some(Ok(Uri::Sip(u))) if u.secure);
+        Ok(Dialog {
+            id: DialogId {
+                call_id: call_id.0.to_owned(),
+                local_tag: local_tag.to_owned(),
+                remote_tag: remote_tag.to_owned(),
+            },
+            state: if code.is_success() {
+                DialogState::Confirmed
+            } else {
+                DialogState::Early
+            },
+            role: Role::Uac,
+            local_uri: name_addr_without_params(
+                &raw(request, HeaderName::From).unwrap_or_default(),
+            ),
+            remote_uri: name_addr_without_params(
+                &raw(response, HeaderName::To).unwrap_or_default(),
+            ),
+            local_seq: Some(cseq.seq),
+            remote_seq: None,
+            remote_target,
+            route_set,
+            secure,
+        })
+    }
+
+    /// A UAS dialog from a request we answer with `local_tag` in a 1xx or
+    /// 2xx (§12.1.1): route set from Record-Route in order, remote target
+    /// from the request's Contact, remote CSeq from the request.
+    pub fn from_uas(
+        request: &Message,
+        local_tag: &str,
+        code: StatusCode,
+    ) -> Result<Dialog, DialogError> {
+        let from = request
+            .header::<From<'_>>()
+            .and_then(Result::ok)
+            .ok_or(DialogError::Missing("From"))?;
+        let remote_tag = from.tag().ok_or(DialogError::Missing("From tag"))?;
+        let call_id = request
+            .header::<CallId<'_>>()
+            .and_then(Result::ok)
+            .ok_or(DialogError::Missing("Call-ID"))?;
+        let cseq = request
+            .header::<CSeq>()
+            .and_then(Result::ok)
+            .ok_or(DialogError::Missing("CSeq"))?;
+        let remote_target = contact_uri(request).ok_or(DialogError::Missing("Contact"))?;
+        let secure = matches!(request.request_uri(), Some(Ok(Uri::Sip(u))) if u.secure);
+        Ok(Dialog {
+            id: DialogId {
+                call_id: call_id.0.to_owned(),
+                local_tag: local_tag.to_owned(),
+                remote_tag: remote_tag.to_owned(),
+            },
+            state: if code.is_success() {
+                DialogState::Confirmed
+            } else {
+                DialogState::Early
+            },
+            role: Role::Uas,
+            local_uri: name_addr_without_params(&raw(request, HeaderName::To).unwrap_or_default()),
+            remote_uri: name_addr_without_params(
+                &raw(request, HeaderName::From).unwrap_or_default(),
+            ),
+            local_seq: None,
+            remote_seq: Some(cseq.seq),
+            remote_target,
+            route_set: record_routes(request),
+            secure,
+        })
+    }
+
+    /// The dialog id.
+    pub fn id(&self) -> &DialogId {
+        &self.id
+    }
+
+    /// Current state.
+    pub fn state(&self) -> DialogState {
+        self.state
+    }
+
+    /// Which side we are.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Where in-dialog requests go (the peer's Contact).
+    pub fn remote_target(&self) -> &str {
+        &self.remote_target
+    }
+
+    /// The route set, in the order requests carry it.
+    pub fn route_set(&self) -> &[String] {
+        &self.route_set
+    }
+
+    /// The last CSeq number we used.
+    pub fn local_seq(&self) -> Option<u32> {
+        self.local_seq
+    }
+
+    /// True for a dialog created by a SIPS request (§12.1.1).
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// A later response on a UAC dialog: a 2xx confirms an early dialog (and
+    /// refreshes the remote target), a non-2xx final ends it (§12.3).
+    pub fn on_response(&mut self, response: &Message) {
+        let Some(code) = response.status() else {
+            return;
+        };
+        if code.is_success() {
+            if self.state == DialogState::Early {
+                self.state = DialogState::Confirmed;
+                // §12.2.1.2: the route set is taken from the 2xx.
+                let mut rs = record_routes(response);
+                rs.reverse();
+                self.route_set = rs;
+            }
+            if let Some(target) = contact_uri(response) {
+                self.remote_target = target;
+            }
+        } else if code.is_final() && self.state == DialogState::Early {
+            self.state = DialogState::Terminated;
+        } else if let Some(target) = contact_uri(response) {
+            self.remote_target = target;
+        }
+    }
+
+    /// Marks the dialog confirmed (UAS: we sent a 2xx).
+    pub fn confirm(&mut self) {
+        if self.state == DialogState::Early {
+            self.state = DialogState::Confirmed;
+        }
+    }
+
+    /// Ends the dialog.
+    pub fn terminate(&mut self) {
+        self.state = DialogState::Terminated;
+    }
+
+    /// Checks an incoming in-dialog request (§12.2.2): CSeq must not go
+    /// backwards (else answer 500), target refresh requests update the
+    /// remote target, BYE ends the dialog.
+    pub fn on_request(&mut self, request: &Message) -> Result<(), DialogError> {
+        let cseq = request
+            .header::<CSeq>()
+            .and_then(Result::ok)
+            .ok_or(DialogError::Missing("CSeq"))?;
+        let method = request.method().ok_or(DialogError::Missing("method"))?;
+        if *method != Method::Ack && *method != Method::Cancel {
+            if self.remote_seq.is_some_and(|last| cseq.seq < last) {
+                return Err(DialogError::OutOfOrder);
+            }
+            self.remote_seq = Some(cseq.seq);
+        }
+        let refresh = matches!(
+            method,
+            Method::Invite | Method::Update | Method::Subscribe | Method::Notify | Method::Refer
+        );
+        if refresh && let Some(target) = contact_uri(request) {
+            self.remote_target = target;
+        }
+        if *method == Method::Bye {
+            self.state = DialogState::Terminated;
+        }
+        Ok(())
+    }
+
+    /// Starts an in-dialog request (§12.2.1.1): Request-URI and Route from
+    /// the remote target and route set (loose or strict routing), To/From
+    /// with tags, Call-ID, and the next CSeq (ACK and CANCEL reuse the
+    /// current one). Add Via, Max-Forwards and Contact before sending.
+    pub fn request(&mut self, method: Method) -> Builder {
+        let seq = match (method.clone(), self.local_seq) {
+            (Method::Ack | Method::Cancel, Some(s)) => s,
+            (_, Some(s)) => s.wrapping_add(1).min((1 << 31) - 1),
+            (_, None) => 1,
+        };
+        if !matches!(method, Method::Ack | Method::Cancel) {
+            self.local_seq = Some(seq);
+        }
+        // §12.2.1.1: the first route is a strict router when its URI lacks `lr`.
+        let first_route_uri = self.route_set.first().and_then(|r| {
+            let start = r.find('<')? + 1;
+            let end = r[start..].find('>')? + start;
+            Some(r[start..end].to_owned())
+        });
+        let strict = first_route_uri
+            .as_deref()
+            .is_some_and(|u| matches!(Uri::parse(u), Ok(Uri::Sip(s)) if !s.lr()));
+        let (request_uri, routes): (String, Vec<String>) = if strict {
+            // §12.2.1.1 strict routing: the first route becomes the
+            // Request-URI and the remote target goes last.
+            let mut rest: Vec<String> = self.route_set[1..].to_vec();
+            rest.push(format!("<{}>", self.remote_target));
+            (
+                first_route_uri.unwrap_or_else(|| self.remote_target.clone()),
+                rest,
+            )
+        } else {
+            (self.remote_target.clone(), self.route_set.clone())
+        };
+        let mut b = Builder::request(method.clone(), request_uri);
+        for r in routes {
+            b = b.header("Route", r);
+        }
+        b.header(
+            "From",
+            format!("{};tag={}", self.local_uri, self.id.local_tag),
+        )
+        .header(
+            "To",
+            format!("{};tag={}", self.remote_uri, self.id.remote_tag),
+        )
+        .header("Call-ID", &self.id.call_id)
+        .header("CSeq", format!("{seq} {method}"))
+    }
+}
