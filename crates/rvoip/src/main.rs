@@ -1,6 +1,7 @@
 //! The `rvoip` command: SIP servers, tools and (later) a softphone.
 
 mod lint;
+mod uas;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,33 @@ enum SipCommand {
     /// `FILE: ERROR <code> <reason>` with the response a UAS would send.
     /// Exit 0 when all are valid, 1 when any is invalid, 2 on usage errors.
     Lint(lint::Args),
+    /// A test UAS: answers INVITEs with 180 then --reply (default 200),
+    /// answers BYE and OPTIONS, until stopped or --calls N.
+    Uas(uas::Args),
+}
+
+/// Transports selectable on the command line.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum TransportArg {
+    /// UDP.
+    Udp,
+    /// TCP.
+    Tcp,
+    /// TLS.
+    Tls,
+    /// WebSocket.
+    Ws,
+}
+
+impl TransportArg {
+    pub(crate) fn transport(self) -> sip_transport::Transport {
+        match self {
+            TransportArg::Udp => sip_transport::Transport::Udp,
+            TransportArg::Tcp => sip_transport::Transport::Tcp,
+            TransportArg::Tls => sip_transport::Transport::Tls,
+            TransportArg::Ws => sip_transport::Transport::Ws,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -37,5 +65,8 @@ fn main() -> ExitCode {
         Command::Sip {
             command: SipCommand::Lint(args),
         } => lint::run(&args),
+        Command::Sip {
+            command: SipCommand::Uas(args),
+        } => uas::run(&args),
     }
 }

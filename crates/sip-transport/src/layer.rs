@@ -32,6 +32,48 @@ enum Command {
     Ack(Message, Target),
 }
 
+/// A cloneable handle for sending through a [`TransportLayer`] from other
+/// tasks (the layer itself keeps the event stream).
+#[derive(Clone)]
+pub struct TransportHandle {
+    commands: mpsc::Sender<Command>,
+}
+
+impl TransportHandle {
+    /// See [`TransportLayer::send_request`].
+    pub async fn send_request(
+        &self,
+        request: Message,
+        target: Target,
+    ) -> Result<TransactionId, transaction_core::Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Request(request, target, tx))
+            .await
+            .map_err(|_| closed())?;
+        rx.await.map_err(|_| closed())?
+    }
+
+    /// See [`TransportLayer::send_response`].
+    pub async fn send_response(
+        &self,
+        id: TransactionId,
+        response: Message,
+    ) -> Result<(), transaction_core::Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Response(id, response, tx))
+            .await
+            .map_err(|_| closed())?;
+        rx.await.map_err(|_| closed())?
+    }
+
+    /// See [`TransportLayer::send_ack`].
+    pub async fn send_ack(&self, ack: Message, target: Target) {
+        let _ = self.commands.send(Command::Ack(ack, target)).await;
+    }
+}
+
 /// Sockets plus transactions, driven by a background task.
 pub struct TransportLayer {
     commands: mpsc::Sender<Command>,
@@ -67,6 +109,13 @@ impl TransportLayer {
             udp,
             tcp,
         })
+    }
+
+    /// A handle other tasks can send with.
+    pub fn handle(&self) -> TransportHandle {
+        TransportHandle {
+            commands: self.commands.clone(),
+        }
     }
 
     /// Our address for a transport.

@@ -36,7 +36,7 @@ use sip_core::{Limits, Message, Mode};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
-pub use layer::TransportLayer;
+pub use layer::{TransportHandle, TransportLayer};
 pub use sip_core::Transport;
 pub use stamp::stamp_via;
 pub use tls::TlsConfig;

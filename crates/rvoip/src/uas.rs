@@ -1,0 +1,257 @@
+//! `rvoip sip uas`: a SIP test UAS that answers calls (RFC 3261 §13.3).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use sip_core::builder::response_to;
+use sip_core::header::HeaderName;
+use sip_core::{Message, Method, StatusCode};
+use sip_transport::{Config, Transport, TransportHandle, TransportLayer};
+use tokio::sync::mpsc;
+use transaction_core::{Event, TransactionId};
+
+use crate::TransportArg;
+
+/// Arguments of `rvoip sip uas`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:5060")]
+    listen: SocketAddr,
+    /// Final response to INVITEs.
+    #[arg(long, default_value_t = 200)]
+    reply: u16,
+    /// Milliseconds between the 180 and the final response.
+    #[arg(long, default_value_t = 0)]
+    ring: u64,
+    /// Stop after this many calls have ended (BYE received, or a non-2xx sent).
+    #[arg(long)]
+    calls: Option<u64>,
+    /// Transport to listen on.
+    #[arg(long, value_enum, default_value = "udp")]
+    transport: TransportArg,
+}
+
+#[derive(Default)]
+struct Call {
+    final_sent: AtomicBool,
+    acked: AtomicBool,
+}
+
+#[derive(Default)]
+struct Counts {
+    invites: u64,
+    ended: u64,
+    byes: u64,
+    cancels: u64,
+    options: u64,
+    unanswered_2xx: u64,
+}
+
+enum Done {
+    Rejected,
+    NoAck,
+}
+
+fn reply(request: &Message, code: StatusCode, tag: &str, contact: &str) -> Option<Message> {
+    response_to(request, code, Some(tag))
+        .header("Contact", contact)
+        .header("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
+        .header("Server", "rvoip")
+        .build()
+        .ok()
+}
+
+/// Sends 180 then the final response; keeps sending a 2xx until the ACK
+/// (T1 doubling up to T2; after 64·T1 gives up, RFC 3261 §13.3.1.4).
+#[allow(clippy::too_many_arguments)]
+async fn answer(
+    h: TransportHandle,
+    id: TransactionId,
+    request: Message,
+    code: StatusCode,
+    ring: Duration,
+    tag: String,
+    contact: String,
+    call: Arc<Call>,
+    timers: transaction_core::Config,
+    done: mpsc::Sender<Done>,
+) {
+    if let Some(ringing) = reply(&request, StatusCode::RINGING, &tag, &contact) {
+        let _ = h.send_response(id, ringing).await;
+    }
+    if !ring.is_zero() {
+        tokio::time::sleep(ring).await;
+    }
+    if call.final_sent.swap(true, Ordering::SeqCst) {
+        return; // CANCEL got there first
+    }
+    let Some(fin) = reply(&request, code, &tag, &contact) else {
+        return;
+    };
+    let _ = h.send_response(id, fin.clone()).await;
+    if !code.is_success() {
+        let _ = done.send(Done::Rejected).await;
+        return;
+    }
+    let start = Instant::now();
+    let mut interval = timers.t1;
+    loop {
+        tokio::time::sleep(interval).await;
+        if call.acked.load(Ordering::SeqCst) {
+            return;
+        }
+        if start.elapsed() >= timers.t1x64() {
+            let _ = done.send(Done::NoAck).await;
+            return;
+        }
+        let _ = h.send_response(id, fin.clone()).await;
+        interval = (interval * 2).min(timers.t2);
+    }
+}
+
+pub(crate) fn run(args: &Args) -> ExitCode {
+    let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    else {
+        eprintln!("rvoip sip uas: cannot start the runtime");
+        return ExitCode::from(2);
+    };
+    rt.block_on(serve(args))
+}
+
+async fn serve(args: &Args) -> ExitCode {
+    let transport = args.transport.transport();
+    let mut config = Config::loopback();
+    config.udp.clear();
+    config.tcp.clear();
+    match transport {
+        Transport::Udp => config.udp.push(args.listen),
+        Transport::Tcp => config.tcp.push(args.listen),
+        other => {
+            eprintln!(
+                "rvoip sip uas: --transport {} needs certificates, not supported by this command yet",
+                other.as_str()
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let timers = transaction_core::Config::default();
+    let mut layer = match TransportLayer::start(config, timers).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("rvoip sip uas: cannot listen on {}: {e}", args.listen);
+            return ExitCode::from(2);
+        }
+    };
+    let local = layer.local_addr(transport).unwrap_or(args.listen);
+    let contact = match transport {
+        Transport::Udp => format!("<sip:uas@{local}>"),
+        t => format!(
+            "<sip:uas@{local};transport={}>",
+            t.as_str().to_ascii_lowercase()
+        ),
+    };
+    eprintln!(
+        "rvoip sip uas: listening on {} {local}, answering {}",
+        transport.as_str(),
+        args.reply
+    );
+    let h = layer.handle();
+    let code = StatusCode(args.reply);
+    let ring = Duration::from_millis(args.ring);
+    let (done_tx, mut done_rx) = mpsc::channel::<Done>(1024);
+    let mut calls: HashMap<String, (TransactionId, Arc<Call>)> = HashMap::new();
+    let mut counts = Counts::default();
+    let mut next_tag: u64 = 0;
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    loop {
+        if args.calls.is_some_and(|n| counts.ended >= n) {
+            break;
+        }
+        tokio::select! {
+            _ = &mut stop => break,
+            Some(d) = done_rx.recv() => {
+                counts.ended += 1;
+                if let Done::NoAck = d {
+                    counts.unanswered_2xx += 1;
+                }
+            }
+            event = layer.next_event() => {
+                let Some(event) = event else { break };
+                match event {
+                    Event::Request { id, request, cancels, .. } => {
+                        let call_id = request.call_id().unwrap_or("").to_owned();
+                        let in_dialog = request.raw_header(HeaderName::To).is_some_and(|t| t.windows(4).any(|w| w.eq_ignore_ascii_case(b"tag=")));
+                        match request.method() {
+                            Some(Method::Invite) if !in_dialog => {
+                                counts.invites += 1;
+                                next_tag += 1;
+                                let call = Arc::new(Call::default());
+                                calls.insert(call_id, (id, call.clone()));
+                                tokio::spawn(answer(h.clone(), id, request, code, ring, format!("rv{next_tag:x}"), contact.clone(), call, timers, done_tx.clone()));
+                            }
+                            Some(Method::Bye) => {
+                                counts.byes += 1;
+                                if let Some(ok) = reply(&request, StatusCode::OK, "bye", &contact) {
+                                    let _ = h.send_response(id, ok).await;
+                                }
+                                if calls.remove(&call_id).is_some() {
+                                    counts.ended += 1;
+                                }
+                            }
+                            Some(Method::Cancel) => {
+                                counts.cancels += 1;
+                                if let Some(ok) = reply(&request, StatusCode::OK, "cancel", &contact) {
+                                    let _ = h.send_response(id, ok).await;
+                                }
+                                if let (Some(inv), Some((_, call))) = (cancels, calls.get(&call_id))
+                                    && !call.final_sent.swap(true, Ordering::SeqCst)
+                                {
+                                    if let Some(t) = reply(&request, StatusCode::REQUEST_TERMINATED, "cancel", &contact) {
+                                        let _ = h.send_response(inv, t).await;
+                                    }
+                                    calls.remove(&call_id);
+                                    counts.ended += 1;
+                                }
+                            }
+                            Some(Method::Options) | Some(Method::Invite) => {
+                                counts.options += u64::from(request.method() == Some(&Method::Options));
+                                if let Some(ok) = reply(&request, StatusCode::OK, "opt", &contact) {
+                                    let _ = h.send_response(id, ok).await;
+                                }
+                            }
+                            _ => {
+                                if let Some(r) = reply(&request, StatusCode::NOT_IMPLEMENTED, "ni", &contact) {
+                                    let _ = h.send_response(id, r).await;
+                                }
+                            }
+                        }
+                    }
+                    Event::Ack { request, .. } => {
+                        if let Some((_, call)) = request.call_id().and_then(|c| calls.get(c)) {
+                            call.acked.store(true, Ordering::SeqCst);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    println!(
+        "uas: {} INVITEs, {} calls ended, {} BYEs, {} CANCELs, {} OPTIONS, {} 2xx never ACKed",
+        counts.invites,
+        counts.ended,
+        counts.byes,
+        counts.cancels,
+        counts.options,
+        counts.unanswered_2xx
+    );
+    ExitCode::SUCCESS
+}

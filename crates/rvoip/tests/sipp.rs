@@ -1,0 +1,120 @@
+//! Interop with SIPp (Debian `sip-tester`, installed by `.ci/run`): SIPp's
+//! built-in UAC places 1,000 calls against `rvoip sip uas` over UDP and TCP.
+//! A missing `sipp` fails the test: it never passes silently.
+
+use std::net::{TcpListener, UdpSocket};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn free_port() -> u16 {
+    // A port free for both UDP and TCP on 127.0.0.1.
+    loop {
+        let tcp = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = tcp.local_addr().expect("addr").port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn sipp_uac_against_rvoip_uas(transport: &str) {
+    let sipp = which("sipp").unwrap_or_else(|| {
+        panic!("sipp is not installed: install Debian's sip-tester (.ci/run does)")
+    });
+    let uas_port = free_port();
+    let uas = Command::new(env!("CARGO_BIN_EXE_rvoip"))
+        .args([
+            "sip",
+            "uas",
+            "--listen",
+            &format!("127.0.0.1:{uas_port}"),
+            "--calls",
+            "1000",
+            "--transport",
+            transport,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start rvoip sip uas");
+    std::thread::sleep(Duration::from_millis(300));
+    let stat =
+        std::env::temp_dir().join(format!("rvoip-sipp-{transport}-{}.csv", std::process::id()));
+    let mut cmd = Command::new(sipp);
+    cmd.args([
+        "-sn",
+        "uac",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &free_port().to_string(),
+        &format!("127.0.0.1:{uas_port}"),
+    ]);
+    if transport == "tcp" {
+        cmd.args(["-t", "t1"]);
+    }
+    cmd.args([
+        "-m",
+        "1000",
+        "-r",
+        "200",
+        "-l",
+        "200",
+        "-nostdin",
+        "-timeout",
+        "90s",
+        "-timeout_error",
+    ])
+    .args([
+        "-buff_size",
+        "4194304",
+        "-default_behaviors",
+        "all,-abortunexp",
+        "-trace_stat",
+        "-stf",
+    ])
+    .arg(&stat)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    let status = cmd.status().expect("run sipp");
+    let out = uas.wait_with_output().expect("uas output");
+    let summary = String::from_utf8_lossy(&out.stdout);
+    let csv = std::fs::read_to_string(&stat).expect("sipp statistics");
+    let _ = std::fs::remove_file(&stat);
+    let header: Vec<&str> = csv.lines().next().expect("csv header").split(';').collect();
+    let last: Vec<&str> = csv.lines().last().expect("csv row").split(';').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .and_then(|i| last.get(i))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    assert_eq!(
+        col("SuccessfulCall(C)"),
+        Some(1000),
+        "{transport}: SIPp counts 1,000 successful calls; uas said: {summary}"
+    );
+    assert_eq!(col("FailedCall(C)"), Some(0), "{transport}: no failed call");
+    assert!(status.success(), "{transport}: sipp exit status {status}");
+    assert!(summary.contains("1000 calls ended"), "{summary}");
+    assert!(summary.contains("0 2xx never ACKed"), "{summary}");
+}
+
+fn which(cmd: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(cmd))
+            .find(|p| p.is_file())
+    })
+}
+
+#[test]
+fn sipp_uac_1000_calls_udp() {
+    sipp_uac_against_rvoip_uas("udp");
+}
+
+#[test]
+fn sipp_uac_1000_calls_tcp() {
+    sipp_uac_against_rvoip_uas("tcp");
+}
