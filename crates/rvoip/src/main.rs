@@ -1,6 +1,7 @@
 //! The `rvoip` command: SIP servers, tools and (later) a softphone.
 
 mod lint;
+mod uac;
 mod uas;
 
 use std::process::ExitCode;
@@ -33,6 +34,11 @@ enum SipCommand {
     /// A test UAS: answers INVITEs with 180 then --reply (default 200),
     /// answers BYE and OPTIONS, until stopped or --calls N.
     Uas(uas::Args),
+    /// Sends OPTIONS; prints the status and round-trip time (exit 0 on 2xx).
+    Ping(uac::PingArgs),
+    /// Places signalling-only calls (INVITE, ACK, hold, BYE) and prints a
+    /// summary with failures by status and setup-time percentiles.
+    Call(uac::CallArgs),
 }
 
 /// Transports selectable on the command line.
@@ -68,5 +74,11 @@ fn main() -> ExitCode {
         Command::Sip {
             command: SipCommand::Uas(args),
         } => uas::run(&args),
+        Command::Sip {
+            command: SipCommand::Ping(args),
+        } => uac::ping(&args),
+        Command::Sip {
+            command: SipCommand::Call(args),
+        } => uac::call(&args),
     }
 }

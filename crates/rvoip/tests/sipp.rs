@@ -118,3 +118,86 @@ fn sipp_uac_1000_calls_udp() {
 fn sipp_uac_1000_calls_tcp() {
     sipp_uac_against_rvoip_uas("tcp");
 }
+
+fn rvoip_call_against_sipp_uas(transport: &str) {
+    let sipp = which("sipp").unwrap_or_else(|| {
+        panic!("sipp is not installed: install Debian's sip-tester (.ci/run does)")
+    });
+    let port = free_port();
+    let stat = std::env::temp_dir().join(format!(
+        "rvoip-sipp-uas-{transport}-{}.csv",
+        std::process::id()
+    ));
+    let mut cmd = Command::new(sipp);
+    cmd.args(["-sn", "uas", "-i", "127.0.0.1", "-p", &port.to_string()]);
+    if transport == "tcp" {
+        cmd.args(["-t", "t1"]);
+    }
+    let mut uas = cmd
+        .args([
+            "-m",
+            "1000",
+            "-nostdin",
+            "-buff_size",
+            "4194304",
+            "-default_behaviors",
+            "all,-abortunexp",
+            "-trace_stat",
+            "-stf",
+        ])
+        .arg(&stat)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sipp uas");
+    std::thread::sleep(Duration::from_millis(300));
+    let out = Command::new(env!("CARGO_BIN_EXE_rvoip"))
+        .args([
+            "sip",
+            "call",
+            &format!("sip:service@127.0.0.1:{port}"),
+            "--transport",
+            transport,
+        ])
+        .args(["--count", "1000", "--rate", "400", "--concurrency", "200"])
+        .output()
+        .expect("run rvoip sip call");
+    let summary = String::from_utf8_lossy(&out.stdout);
+    let sipp_status = uas.wait().expect("sipp exit");
+    let csv = std::fs::read_to_string(&stat).expect("sipp statistics");
+    let _ = std::fs::remove_file(&stat);
+    let header: Vec<&str> = csv.lines().next().expect("csv header").split(';').collect();
+    let last: Vec<&str> = csv.lines().last().expect("csv row").split(';').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .and_then(|i| last.get(i))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    assert!(
+        out.status.success(),
+        "{transport}: rvoip sip call failed: {summary}"
+    );
+    assert!(summary.starts_with("calls: 1000 ok, 0 failed"), "{summary}");
+    assert_eq!(
+        col("SuccessfulCall(C)"),
+        Some(1000),
+        "{transport}: SIPp's UAS saw 1,000 complete calls"
+    );
+    assert_eq!(col("FailedCall(C)"), Some(0));
+    assert!(
+        sipp_status.success(),
+        "{transport}: sipp exit status {sipp_status}"
+    );
+}
+
+#[test]
+fn rvoip_call_1000_calls_to_sipp_uas_udp() {
+    rvoip_call_against_sipp_uas("udp");
+}
+
+#[test]
+fn rvoip_call_1000_calls_to_sipp_uas_tcp() {
+    rvoip_call_against_sipp_uas("tcp");
+}
