@@ -1,6 +1,7 @@
 //! `rvoip sip uas`: a SIP test UAS that answers calls (RFC 3261 §13.3).
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -82,7 +83,7 @@ async fn answer(
     done: mpsc::Sender<Done>,
 ) {
     if let Some(ringing) = reply(&request, StatusCode::RINGING, &tag, &contact) {
-        let _ = h.send_response(id, ringing).await;
+        h.respond(id, ringing).await;
     }
     if !ring.is_zero() {
         tokio::time::sleep(ring).await;
@@ -93,7 +94,7 @@ async fn answer(
     let Some(fin) = reply(&request, code, &tag, &contact) else {
         return;
     };
-    let _ = h.send_response(id, fin.clone()).await;
+    h.respond(id, fin.clone()).await;
     if !code.is_success() {
         let _ = done.send(Done::Rejected).await;
         return;
@@ -109,13 +110,13 @@ async fn answer(
             let _ = done.send(Done::NoAck).await;
             return;
         }
-        let _ = h.send_response(id, fin.clone()).await;
+        h.respond(id, fin.clone()).await;
         interval = (interval * 2).min(timers.t2);
     }
 }
 
 pub(crate) fn run(args: &Args) -> ExitCode {
-    let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     else {
@@ -169,14 +170,45 @@ async fn serve(args: &Args) -> ExitCode {
     let mut calls: HashMap<String, (TransactionId, Arc<Call>)> = HashMap::new();
     let mut counts = Counts::default();
     let mut next_tag: u64 = 0;
+    // 2xx responses waiting for their ACK (answered inline, without ringing):
+    // next deadline, then (transaction, response, interval, first sent, call).
+    let mut retrans: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
+    let mut pending: HashMap<u64, (TransactionId, Message, Duration, Instant, Arc<Call>)> =
+        HashMap::new();
+    let mut next_pending: u64 = 0;
     let stop = tokio::signal::ctrl_c();
     tokio::pin!(stop);
     loop {
         if args.calls.is_some_and(|n| counts.ended >= n) {
             break;
         }
+        let due = retrans
+            .peek()
+            .map(|Reverse((t, _))| tokio::time::Instant::from_std(*t));
         tokio::select! {
             _ = &mut stop => break,
+            _ = async { if let Some(t) = due { tokio::time::sleep_until(t).await } }, if due.is_some() => {
+                let now = Instant::now();
+                while let Some(Reverse((t, key))) = retrans.peek().copied() {
+                    if t > now {
+                        break;
+                    }
+                    retrans.pop();
+                    let Some((id, fin, interval, first, call)) = pending.remove(&key) else { continue };
+                    if call.acked.load(Ordering::SeqCst) {
+                        continue;
+                    }
+                    if first.elapsed() >= timers.t1x64() {
+                        counts.ended += 1;
+                        counts.unanswered_2xx += 1;
+                        continue;
+                    }
+                    h.respond(id, fin.clone()).await;
+                    let next = (interval * 2).min(timers.t2);
+                    retrans.push(Reverse((now + next, key)));
+                    pending.insert(key, (id, fin, next, first, call));
+                }
+            }
             Some(d) = done_rx.recv() => {
                 counts.ended += 1;
                 if let Done::NoAck = d {
@@ -195,12 +227,32 @@ async fn serve(args: &Args) -> ExitCode {
                                 next_tag += 1;
                                 let call = Arc::new(Call::default());
                                 calls.insert(call_id, (id, call.clone()));
-                                tokio::spawn(answer(h.clone(), id, request, code, ring, format!("rv{next_tag:x}"), contact.clone(), call, timers, done_tx.clone()));
+                                let tag = format!("rv{next_tag:x}");
+                                if ring.is_zero() {
+                                    // Answer here: no task, no timer until a retransmission is due.
+                                    if let Some(ringing) = reply(&request, StatusCode::RINGING, &tag, &contact) {
+                                        h.respond(id, ringing).await;
+                                    }
+                                    call.final_sent.store(true, Ordering::SeqCst);
+                                    if let Some(fin) = reply(&request, code, &tag, &contact) {
+                                        h.respond(id, fin.clone()).await;
+                                        if code.is_success() {
+                                            next_pending += 1;
+                                            let now = Instant::now();
+                                            retrans.push(Reverse((now + timers.t1, next_pending)));
+                                            pending.insert(next_pending, (id, fin, timers.t1, now, call));
+                                        } else {
+                                            counts.ended += 1;
+                                        }
+                                    }
+                                } else {
+                                    tokio::spawn(answer(h.clone(), id, request, code, ring, tag, contact.clone(), call, timers, done_tx.clone()));
+                                }
                             }
                             Some(Method::Bye) => {
                                 counts.byes += 1;
                                 if let Some(ok) = reply(&request, StatusCode::OK, "bye", &contact) {
-                                    let _ = h.send_response(id, ok).await;
+                                    h.respond(id, ok).await;
                                 }
                                 if calls.remove(&call_id).is_some() {
                                     counts.ended += 1;
@@ -209,13 +261,13 @@ async fn serve(args: &Args) -> ExitCode {
                             Some(Method::Cancel) => {
                                 counts.cancels += 1;
                                 if let Some(ok) = reply(&request, StatusCode::OK, "cancel", &contact) {
-                                    let _ = h.send_response(id, ok).await;
+                                    h.respond(id, ok).await;
                                 }
                                 if let (Some(inv), Some((_, call))) = (cancels, calls.get(&call_id))
                                     && !call.final_sent.swap(true, Ordering::SeqCst)
                                 {
                                     if let Some(t) = reply(&request, StatusCode::REQUEST_TERMINATED, "cancel", &contact) {
-                                        let _ = h.send_response(inv, t).await;
+                                        h.respond(inv, t).await;
                                     }
                                     calls.remove(&call_id);
                                     counts.ended += 1;
@@ -224,12 +276,12 @@ async fn serve(args: &Args) -> ExitCode {
                             Some(Method::Options) | Some(Method::Invite) => {
                                 counts.options += u64::from(request.method() == Some(&Method::Options));
                                 if let Some(ok) = reply(&request, StatusCode::OK, "opt", &contact) {
-                                    let _ = h.send_response(id, ok).await;
+                                    h.respond(id, ok).await;
                                 }
                             }
                             _ => {
                                 if let Some(r) = reply(&request, StatusCode::NOT_IMPLEMENTED, "ni", &contact) {
-                                    let _ = h.send_response(id, r).await;
+                                    h.respond(id, r).await;
                                 }
                             }
                         }

@@ -14,6 +14,8 @@ use transaction_core::{Event, Inbound, Target, TransactionId, TransactionLayer};
 use crate::{Config, Transport, Transports, transport_for};
 
 enum Command {
+    /// A response whose outcome nobody waits for (errors are logged).
+    Respond(TransactionId, Message),
     Request(
         Message,
         Target,
@@ -66,6 +68,12 @@ impl TransportHandle {
             .await
             .map_err(|_| closed())?;
         rx.await.map_err(|_| closed())?
+    }
+
+    /// Answers a server transaction without waiting for the outcome (a
+    /// failure is logged): one channel send, no reply round trip.
+    pub async fn respond(&self, id: TransactionId, response: Message) {
+        let _ = self.commands.send(Command::Respond(id, response)).await;
     }
 
     /// See [`TransportLayer::send_ack`].
@@ -396,6 +404,11 @@ async fn run(
                             None => Err(transaction_core::Error::InvalidRequest("no target")),
                         };
                         let _ = reply.send(result);
+                    }
+                    Command::Respond(id, response) => {
+                        if let Err(e) = layer.send_response(now, id, response) {
+                            tracing::debug!(%e, "response not sent");
+                        }
                     }
                     Command::Response(id, response, reply) => {
                         let _ = reply.send(layer.send_response(now, id, response));
