@@ -132,25 +132,32 @@ impl Uac {
     }
 }
 
-fn runtime() -> Option<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Builds the runtime, starts the UAC on `common` and runs `body` with it;
+/// a start-up failure is reported as `rvoip sip {command}: ...` with exit code 2.
+fn with_uac(common: &Common, command: &str, body: impl AsyncFnOnce(Uac) -> ExitCode) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .ok()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rvoip sip {command}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    rt.block_on(async {
+        match Uac::start(common).await {
+            Ok(uac) => body(uac).await,
+            Err(e) => {
+                eprintln!("rvoip sip {command}: {e}");
+                ExitCode::from(2)
+            }
+        }
+    })
 }
 
 pub(crate) fn ping(args: &PingArgs) -> ExitCode {
-    let Some(rt) = runtime() else {
-        return ExitCode::from(2);
-    };
-    rt.block_on(async {
-        let mut uac = match Uac::start(&args.common).await {
-            Ok(u) => u,
-            Err(e) => {
-                eprintln!("rvoip sip ping: {e}");
-                return ExitCode::from(2);
-            }
-        };
+    with_uac(&args.common, "ping", async |mut uac: Uac| {
         let Ok(options) = uac.request(Method::Options, &unique(), &unique()).build() else {
             return ExitCode::from(2);
         };
@@ -203,17 +210,7 @@ enum CallState {
 }
 
 pub(crate) fn call(args: &CallArgs) -> ExitCode {
-    let Some(rt) = runtime() else {
-        return ExitCode::from(2);
-    };
-    rt.block_on(async {
-        let mut uac = match Uac::start(&args.common).await {
-            Ok(u) => u,
-            Err(e) => {
-                eprintln!("rvoip sip call: {e}");
-                return ExitCode::from(2);
-            }
-        };
+    with_uac(&args.common, "call", async |mut uac: Uac| {
         let interval = Duration::from_secs_f64(1.0 / args.rate.max(0.001));
         let hold = Duration::from_millis(args.hold);
         let mut calls: HashMap<TransactionId, CallState> = HashMap::new();
@@ -226,7 +223,9 @@ pub(crate) fn call(args: &CallArgs) -> ExitCode {
         let begin = Instant::now();
         while started < args.count || in_progress > 0 {
             let can_start = started < args.count && in_progress < args.concurrency;
-            let bye_at = byes_due.peek().map(|Reverse((t, _))| tokio::time::Instant::from_std(*t));
+            let bye_at = byes_due
+                .peek()
+                .map(|Reverse((t, _))| tokio::time::Instant::from_std(*t));
             tokio::select! {
                 _ = tokio::time::sleep_until(next_start), if can_start => {
                     started += 1;
@@ -296,15 +295,30 @@ pub(crate) fn call(args: &CallArgs) -> ExitCode {
             tokio::time::sleep(Duration::from_millis(4500)).await;
         }
         setup_ms.sort_by(f64::total_cmp);
-        let pct = |p: f64| setup_ms.get(((setup_ms.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
+        let pct = |p: f64| {
+            setup_ms
+                .get(((setup_ms.len() as f64 - 1.0) * p).round() as usize)
+                .copied()
+                .unwrap_or(0.0)
+        };
         let failed: u64 = failures.values().sum();
         println!(
             "calls: {} ok, {} failed in {:.2} s; setup ms p50 {:.2} p90 {:.2} p99 {:.2} max {:.2}",
-            ok, failed, elapsed.as_secs_f64(), pct(0.5), pct(0.9), pct(0.99), setup_ms.last().copied().unwrap_or(0.0)
+            ok,
+            failed,
+            elapsed.as_secs_f64(),
+            pct(0.5),
+            pct(0.9),
+            pct(0.99),
+            setup_ms.last().copied().unwrap_or(0.0)
         );
         for (why, n) in &failures {
             println!("  failed: {n} x {why}");
         }
-        if failed == 0 && ok == args.count { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        if failed == 0 && ok == args.count {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
     })
 }

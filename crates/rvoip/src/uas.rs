@@ -296,6 +296,10 @@ async fn serve(args: &Args) -> ExitCode {
             }
         }
     }
+    // Responses go out fire-and-forget: let the last ones reach the sockets,
+    // and give stream connection writers a moment, before exiting.
+    h.flush().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     println!(
         "uas: {} INVITEs, {} calls ended, {} BYEs, {} CANCELs, {} OPTIONS, {} 2xx never ACKed",
         counts.invites,

@@ -81,15 +81,7 @@ fn sipp_uac_against_rvoip_uas(transport: &str) {
     let summary = String::from_utf8_lossy(&out.stdout);
     let csv = std::fs::read_to_string(&stat).expect("sipp statistics");
     let _ = std::fs::remove_file(&stat);
-    let header: Vec<&str> = csv.lines().next().expect("csv header").split(';').collect();
-    let last: Vec<&str> = csv.lines().last().expect("csv row").split(';').collect();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .and_then(|i| last.get(i))
-            .and_then(|v| v.parse::<u64>().ok())
-    };
+    let col = |name: &str| sipp_counter(&csv, name);
     assert_eq!(
         col("SuccessfulCall(C)"),
         Some(1000),
@@ -99,6 +91,17 @@ fn sipp_uac_against_rvoip_uas(transport: &str) {
     assert!(status.success(), "{transport}: sipp exit status {status}");
     assert!(summary.contains("1000 calls ended"), "{summary}");
     assert!(summary.contains("0 2xx never ACKed"), "{summary}");
+}
+
+/// A cumulative counter from the last row of a SIPp `-trace_stat` file.
+fn sipp_counter(csv: &str, name: &str) -> Option<u64> {
+    let header: Vec<&str> = csv.lines().next()?.split(';').collect();
+    let last: Vec<&str> = csv.lines().last()?.split(';').collect();
+    header
+        .iter()
+        .position(|h| *h == name)
+        .and_then(|i| last.get(i))
+        .and_then(|v| v.parse().ok())
 }
 
 fn which(cmd: &str) -> Option<std::path::PathBuf> {
@@ -166,15 +169,7 @@ fn rvoip_call_against_sipp_uas(transport: &str) {
     let sipp_status = uas.wait().expect("sipp exit");
     let csv = std::fs::read_to_string(&stat).expect("sipp statistics");
     let _ = std::fs::remove_file(&stat);
-    let header: Vec<&str> = csv.lines().next().expect("csv header").split(';').collect();
-    let last: Vec<&str> = csv.lines().last().expect("csv row").split(';').collect();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .and_then(|i| last.get(i))
-            .and_then(|v| v.parse::<u64>().ok())
-    };
+    let col = |name: &str| sipp_counter(&csv, name);
     assert!(
         out.status.success(),
         "{transport}: rvoip sip call failed: {summary}"

@@ -16,6 +16,9 @@ use crate::{Config, Transport, Transports, transport_for};
 enum Command {
     /// A response whose outcome nobody waits for (errors are logged).
     Respond(TransactionId, Message),
+    /// Answered once every earlier command has been handled and its
+    /// output written.
+    Flush(oneshot::Sender<()>),
     Request(
         Message,
         Target,
@@ -80,6 +83,17 @@ impl TransportHandle {
     pub async fn send_ack(&self, ack: Message, target: Target) {
         let _ = self.commands.send(Command::Ack(ack, target)).await;
     }
+
+    /// Waits until everything sent through this layer before (notably
+    /// [`respond`](Self::respond)) has been handled: UDP datagrams are sent,
+    /// stream payloads are queued to their connection's writer task. Call
+    /// it before shutting down.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Flush(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
 }
 
 /// Sockets plus transactions, driven by a background task.
@@ -142,12 +156,7 @@ impl TransportLayer {
         request: Message,
         target: Target,
     ) -> Result<TransactionId, transaction_core::Error> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Request(request, target, tx))
-            .await
-            .map_err(|_| closed())?;
-        rx.await.map_err(|_| closed())?
+        self.handle().send_request(request, target).await
     }
 
     /// Starts a client transaction that fails over along `targets` (as
@@ -174,17 +183,12 @@ impl TransportLayer {
         id: TransactionId,
         response: Message,
     ) -> Result<(), transaction_core::Error> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Response(id, response, tx))
-            .await
-            .map_err(|_| closed())?;
-        rx.await.map_err(|_| closed())?
+        self.handle().send_response(id, response).await
     }
 
     /// Sends an ACK for a 2xx (outside any transaction).
     pub async fn send_ack(&self, ack: Message, target: Target) {
-        let _ = self.commands.send(Command::Ack(ack, target)).await;
+        self.handle().send_ack(ack, target).await
     }
 
     /// The next transaction event.
@@ -371,6 +375,7 @@ async fn run(
     events: mpsc::Sender<Event>,
 ) {
     let mut failover = Failover::default();
+    let mut flushed = Vec::new();
     loop {
         let deadline = layer.poll_timeout();
         let sleep = async {
@@ -414,12 +419,16 @@ async fn run(
                         let _ = reply.send(layer.send_response(now, id, response));
                     }
                     Command::Ack(ack, target) => layer.send_ack(ack, target),
+                    Command::Flush(reply) => flushed.push(reply),
                 }
             }
             () = sleep => layer.handle_timeout(Instant::now()),
         }
         if !flush(&transports, &mut layer, &mut failover, &events).await {
             return;
+        }
+        for reply in flushed.drain(..) {
+            let _ = reply.send(());
         }
     }
 }

@@ -245,3 +245,56 @@ async fn requests_ask_for_rport_and_learn_their_reflexive_address() {
         "the server saw our real address"
     );
 }
+
+/// `respond` only queues the response; `flush` is what lets a server whose
+/// runtime ends right after answering still get its last response out.
+#[tokio::test]
+async fn a_flushed_fire_and_forget_response_survives_runtime_shutdown() {
+    let timers = transaction_core::Config::default();
+    let mut client = TransportLayer::start(Config::loopback(), timers)
+        .await
+        .expect("client");
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let mut server = TransportLayer::start(Config::loopback(), timers)
+                .await
+                .expect("server");
+            addr_tx
+                .send(server.local_addr(Transport::Udp).expect("udp"))
+                .expect("addr");
+            let Event::Request {
+                id: sid, request, ..
+            } = event(&mut server).await
+            else {
+                panic!("expected a request")
+            };
+            let handle = server.handle();
+            handle
+                .respond(sid, msg::reply(&request, StatusCode::OK, "s"))
+                .await;
+            handle.flush().await;
+        });
+        // The runtime, and with it the transport task, ends here.
+    });
+    let target = Target {
+        transport: Transport::Udp,
+        addr: addr_rx.recv().expect("server address"),
+    };
+    let id = client
+        .send_request(msg::options("stack-flush@example.com", "a"), target)
+        .await
+        .expect("send");
+    match event(&mut client).await {
+        Event::Response { id: rid, response } => {
+            assert_eq!(rid, id);
+            assert_eq!(response.status(), Some(StatusCode::OK));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    server.join().expect("server thread");
+}
