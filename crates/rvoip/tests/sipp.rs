@@ -18,9 +18,6 @@ fn free_port() -> u16 {
 }
 
 fn sipp_uac_against_rvoip_uas(transport: &str) {
-    let sipp = which("sipp").unwrap_or_else(|| {
-        panic!("sipp is not installed: install Debian's sip-tester (.ci/run does)")
-    });
     let uas_port = free_port();
     let uas = Command::new(env!("CARGO_BIN_EXE_rvoip"))
         .args([
@@ -40,43 +37,19 @@ fn sipp_uac_against_rvoip_uas(transport: &str) {
     std::thread::sleep(Duration::from_millis(300));
     let stat =
         std::env::temp_dir().join(format!("rvoip-sipp-{transport}-{}.csv", std::process::id()));
-    let mut cmd = Command::new(sipp);
-    cmd.args([
-        "-sn",
-        "uac",
-        "-i",
-        "127.0.0.1",
-        "-p",
-        &free_port().to_string(),
-        &format!("127.0.0.1:{uas_port}"),
-    ]);
-    if transport == "tcp" {
-        cmd.args(["-t", "t1"]);
-    }
-    cmd.args([
-        "-m",
-        "1000",
-        "-r",
-        "200",
-        "-l",
-        "200",
-        "-nostdin",
-        "-timeout",
-        "90s",
-        "-timeout_error",
-    ])
-    .args([
-        "-buff_size",
-        "4194304",
-        "-default_behaviors",
-        "all,-abortunexp",
-        "-trace_stat",
-        "-stf",
-    ])
-    .arg(&stat)
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    let status = cmd.status().expect("run sipp");
+    let status = sipp("uac", free_port(), transport, &stat)
+        .arg(format!("127.0.0.1:{uas_port}"))
+        .args([
+            "-r",
+            "200",
+            "-l",
+            "200",
+            "-timeout",
+            "90s",
+            "-timeout_error",
+        ])
+        .status()
+        .expect("run sipp");
     let out = uas.wait_with_output().expect("uas output");
     let summary = String::from_utf8_lossy(&out.stdout);
     let csv = std::fs::read_to_string(&stat).expect("sipp statistics");
@@ -91,6 +64,34 @@ fn sipp_uac_against_rvoip_uas(transport: &str) {
     assert!(status.success(), "{transport}: sipp exit status {status}");
     assert!(summary.contains("1000 calls ended"), "{summary}");
     assert!(summary.contains("0 2xx never ACKed"), "{summary}");
+}
+
+/// SIPp running built-in `scenario` on 127.0.0.1:`port` over `transport`,
+/// 1,000 calls, writing its cumulative statistics to `stat`.
+fn sipp(scenario: &str, port: u16, transport: &str, stat: &std::path::Path) -> Command {
+    let sipp = which("sipp").unwrap_or_else(|| {
+        panic!("sipp is not installed: install Debian's sip-tester (.ci/run does)")
+    });
+    let mut cmd = Command::new(sipp);
+    cmd.args(["-sn", scenario, "-i", "127.0.0.1", "-p", &port.to_string()]);
+    if transport == "tcp" {
+        cmd.args(["-t", "t1"]);
+    }
+    cmd.args([
+        "-m",
+        "1000",
+        "-nostdin",
+        "-buff_size",
+        "4194304",
+        "-default_behaviors",
+        "all,-abortunexp",
+        "-trace_stat",
+        "-stf",
+    ])
+    .arg(stat)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    cmd
 }
 
 /// A cumulative counter from the last row of a SIPp `-trace_stat` file.
@@ -123,34 +124,12 @@ fn sipp_uac_1000_calls_tcp() {
 }
 
 fn rvoip_call_against_sipp_uas(transport: &str) {
-    let sipp = which("sipp").unwrap_or_else(|| {
-        panic!("sipp is not installed: install Debian's sip-tester (.ci/run does)")
-    });
     let port = free_port();
     let stat = std::env::temp_dir().join(format!(
         "rvoip-sipp-uas-{transport}-{}.csv",
         std::process::id()
     ));
-    let mut cmd = Command::new(sipp);
-    cmd.args(["-sn", "uas", "-i", "127.0.0.1", "-p", &port.to_string()]);
-    if transport == "tcp" {
-        cmd.args(["-t", "t1"]);
-    }
-    let mut uas = cmd
-        .args([
-            "-m",
-            "1000",
-            "-nostdin",
-            "-buff_size",
-            "4194304",
-            "-default_behaviors",
-            "all,-abortunexp",
-            "-trace_stat",
-            "-stf",
-        ])
-        .arg(&stat)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+    let mut uas = sipp("uas", port, transport, &stat)
         .spawn()
         .expect("start sipp uas");
     std::thread::sleep(Duration::from_millis(300));

@@ -51,12 +51,17 @@ impl TransportHandle {
         request: Message,
         target: Target,
     ) -> Result<TransactionId, transaction_core::Error> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Request(request, target, tx))
+        self.ask(|tx| Command::Request(request, target, tx)).await
+    }
+
+    /// See [`TransportLayer::send_request_to`].
+    pub async fn send_request_to(
+        &self,
+        request: Message,
+        targets: Vec<Target>,
+    ) -> Result<TransactionId, transaction_core::Error> {
+        self.ask(|tx| Command::RequestTo(request, targets, tx))
             .await
-            .map_err(|_| closed())?;
-        rx.await.map_err(|_| closed())?
     }
 
     /// See [`TransportLayer::send_response`].
@@ -65,9 +70,17 @@ impl TransportHandle {
         id: TransactionId,
         response: Message,
     ) -> Result<(), transaction_core::Error> {
+        self.ask(|tx| Command::Response(id, response, tx)).await
+    }
+
+    /// Sends the command built around a reply channel and waits for the reply.
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, transaction_core::Error>>) -> Command,
+    ) -> Result<T, transaction_core::Error> {
         let (tx, rx) = oneshot::channel();
         self.commands
-            .send(Command::Response(id, response, tx))
+            .send(command(tx))
             .await
             .map_err(|_| closed())?;
         rx.await.map_err(|_| closed())?
@@ -169,12 +182,7 @@ impl TransportLayer {
         request: Message,
         targets: Vec<Target>,
     ) -> Result<TransactionId, transaction_core::Error> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::RequestTo(request, targets, tx))
-            .await
-            .map_err(|_| closed())?;
-        rx.await.map_err(|_| closed())?
+        self.handle().send_request_to(request, targets).await
     }
 
     /// Answers a server transaction.
