@@ -82,7 +82,7 @@ impl Uac {
         let Uri::Sip(sip) = uri_ok else {
             return Err(format!("{} is not a sip: or sips: URI", common.uri));
         };
-        let supported = [Transport::Udp, Transport::Tcp];
+        let supported = [Transport::Udp, Transport::Tcp, Transport::Ws];
         let dns = HickoryDns::from_system().map_err(|e| format!("DNS: {e}"))?;
         let mut targets = resolve(&sip, &dns, &supported, |_| 0)
             .await
@@ -280,7 +280,8 @@ pub(crate) fn call(args: &CallArgs) -> ExitCode {
                         }
                         Event::Timeout { id, .. } | Event::TransportError { id } if calls.remove(&id).is_some() => {
                             in_progress -= 1;
-                            *failures.entry("timeout".into()).or_default() += 1;
+                            let why = if matches!(event, Event::Timeout { .. }) { "timeout" } else { "transport error" };
+                            *failures.entry(why.into()).or_default() += 1;
                         }
                         _ => {}
                     }

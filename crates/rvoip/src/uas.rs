@@ -134,6 +134,7 @@ async fn serve(args: &Args) -> ExitCode {
     match transport {
         Transport::Udp => config.udp.push(args.listen),
         Transport::Tcp => config.tcp.push(args.listen),
+        Transport::Ws => config.ws.push(args.listen),
         other => {
             eprintln!(
                 "rvoip sip uas: --transport {} needs certificates, not supported by this command yet",

@@ -2,20 +2,10 @@
 //! built-in UAC places 1,000 calls against `rvoip sip uas` over UDP and TCP.
 //! A missing `sipp` fails the test: it never passes silently.
 
-use std::net::{TcpListener, UdpSocket};
+mod common;
+use common::free_port;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    // A port free for both UDP and TCP on 127.0.0.1.
-    loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = tcp.local_addr().expect("addr").port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
 
 fn sipp_uac_against_rvoip_uas(transport: &str) {
     let uas_port = free_port();

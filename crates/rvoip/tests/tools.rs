@@ -1,0 +1,88 @@
+//! `rvoip sip call` against `rvoip sip uas` over each transport the tools
+//! take without certificates, and `rvoip sip ping`'s exit codes.
+
+mod common;
+use common::free_port;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn rvoip(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rvoip"));
+    cmd.args(["sip"]).args(args);
+    cmd
+}
+
+/// Runs `rvoip sip uas --calls <calls>` on a fresh port while `client`
+/// (given `sip:bob@127.0.0.1:<port>`) runs; returns both outputs.
+fn against_uas(transport: &str, calls: &str, client: &[&str]) -> (Output, Output) {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let uas = rvoip(&["uas", "--listen", &listen, "--transport", transport])
+        .args(["--calls", calls])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start uas");
+    std::thread::sleep(Duration::from_millis(300));
+    let uri = format!("sip:bob@{listen}");
+    let out = rvoip(client)
+        .args([uri.as_str(), "--transport", transport])
+        .output()
+        .expect("run client");
+    let uas = uas.wait_with_output().expect("uas output");
+    (out, uas)
+}
+
+fn calls_over(transport: &str) {
+    let (out, uas) = against_uas(
+        transport,
+        "20",
+        &["call", "--count", "20", "--rate", "200", "--hold", "10"],
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{transport}: {summary}");
+    assert!(summary.contains("calls: 20 ok, 0 failed"), "{summary}");
+    let uas = String::from_utf8_lossy(&uas.stdout);
+    assert!(
+        uas.contains("20 INVITEs, 20 calls ended, 20 BYEs"),
+        "{transport}: {uas}"
+    );
+    assert!(uas.contains("0 2xx never ACKed"), "{uas}");
+}
+
+#[test]
+fn calls_over_udp() {
+    calls_over("udp");
+}
+
+#[test]
+fn calls_over_tcp() {
+    calls_over("tcp");
+}
+
+#[test]
+fn calls_over_websocket() {
+    calls_over("ws");
+}
+
+#[test]
+fn ping_exit_codes() {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut uas = rvoip(&["uas", "--listen", &listen])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start uas");
+    std::thread::sleep(Duration::from_millis(300));
+    let ok = rvoip(&["ping", &format!("sip:bob@{listen}")])
+        .output()
+        .expect("ping");
+    let _ = uas.kill();
+    let _ = uas.wait();
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{text}");
+    assert!(text.contains("200"), "{text}");
+    let bad = rvoip(&["ping", "not a uri"]).output().expect("ping");
+    assert_eq!(bad.status.code(), Some(2), "a bad URI is a usage error");
+}
