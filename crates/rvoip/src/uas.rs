@@ -50,6 +50,7 @@ struct Counts {
     byes: u64,
     cancels: u64,
     options: u64,
+    registers: u64,
     unanswered_2xx: u64,
 }
 
@@ -61,10 +62,36 @@ enum Done {
 fn reply(request: &Message, code: StatusCode, tag: &str, contact: &str) -> Option<Message> {
     response_to(request, code, Some(tag))
         .header("Contact", contact)
-        .header("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
+        .header("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER")
         .header("Server", "rvoip")
         .build()
         .ok()
+}
+
+/// A 200 to a REGISTER that accepts every binding as asked (the answer of a
+/// test registrar: bindings are echoed with their lifetime, not stored).
+fn registered(request: &Message, tag: &str) -> Option<Message> {
+    let expires = request
+        .raw_header(HeaderName::Expires)
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .unwrap_or(3600);
+    let mut ok = response_to(request, StatusCode::OK, Some(tag))
+        .header("Server", "rvoip")
+        .build()
+        .ok()?;
+    for contact in request.fields_named(HeaderName::Contact) {
+        let contact = contact.value_str().ok()?.trim();
+        if contact == "*" {
+            continue;
+        }
+        if contact.contains(";expires=") {
+            ok.push_header("Contact", contact);
+        } else {
+            ok.push_header("Contact", format_args!("{contact};expires={expires}"));
+        }
+    }
+    Some(ok)
 }
 
 /// Sends 180 then the final response; keeps sending a 2xx until the ACK
@@ -280,6 +307,12 @@ async fn serve(args: &Args) -> ExitCode {
                                     h.respond(id, ok).await;
                                 }
                             }
+                            Some(Method::Register) => {
+                                counts.registers += 1;
+                                if let Some(ok) = registered(&request, "reg") {
+                                    h.respond(id, ok).await;
+                                }
+                            }
                             _ => {
                                 if let Some(r) = reply(&request, StatusCode::NOT_IMPLEMENTED, "ni", &contact) {
                                     h.respond(id, r).await;
@@ -302,12 +335,13 @@ async fn serve(args: &Args) -> ExitCode {
     h.flush().await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     println!(
-        "uas: {} INVITEs, {} calls ended, {} BYEs, {} CANCELs, {} OPTIONS, {} 2xx never ACKed",
+        "uas: {} INVITEs, {} calls ended, {} BYEs, {} CANCELs, {} OPTIONS, {} REGISTERs, {} 2xx never ACKed",
         counts.invites,
         counts.ended,
         counts.byes,
         counts.cancels,
         counts.options,
+        counts.registers,
         counts.unanswered_2xx
     );
     ExitCode::SUCCESS

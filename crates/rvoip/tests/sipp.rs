@@ -7,7 +7,11 @@ use common::free_port;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn sipp_uac_against_rvoip_uas(transport: &str) {
+/// SIPp's built-in client `scenario` places `calls` calls at `rate` per
+/// second against `rvoip sip uas`; every one must succeed on both sides.
+/// The uas runs until SIPp is done (some scenarios keep their connection
+/// open after the last BYE) and is then stopped with SIGINT, as a user would.
+fn sipp_client_against_rvoip_uas(scenario: &str, transport: &str, calls: u32, rate: u32) {
     let uas_port = free_port();
     let uas = Command::new(env!("CARGO_BIN_EXE_rvoip"))
         .args([
@@ -15,8 +19,6 @@ fn sipp_uac_against_rvoip_uas(transport: &str) {
             "uas",
             "--listen",
             &format!("127.0.0.1:{uas_port}"),
-            "--calls",
-            "1000",
             "--transport",
             transport,
         ])
@@ -25,13 +27,15 @@ fn sipp_uac_against_rvoip_uas(transport: &str) {
         .spawn()
         .expect("start rvoip sip uas");
     std::thread::sleep(Duration::from_millis(300));
-    let stat =
-        std::env::temp_dir().join(format!("rvoip-sipp-{transport}-{}.csv", std::process::id()));
-    let status = sipp("uac", free_port(), transport, &stat)
+    let stat = std::env::temp_dir().join(format!(
+        "rvoip-sipp-{scenario}-{transport}-{}.csv",
+        std::process::id()
+    ));
+    let status = sipp(scenario, free_port(), transport, &stat, calls)
         .arg(format!("127.0.0.1:{uas_port}"))
         .args([
             "-r",
-            "200",
+            &rate.to_string(),
             "-l",
             "200",
             "-timeout",
@@ -40,6 +44,11 @@ fn sipp_uac_against_rvoip_uas(transport: &str) {
         ])
         .status()
         .expect("run sipp");
+    let interrupted = Command::new("kill")
+        .args(["-INT", &uas.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(interrupted.success(), "signal the uas");
     let out = uas.wait_with_output().expect("uas output");
     let summary = String::from_utf8_lossy(&out.stdout);
     let csv = std::fs::read_to_string(&stat).expect("sipp statistics");
@@ -47,18 +56,40 @@ fn sipp_uac_against_rvoip_uas(transport: &str) {
     let col = |name: &str| sipp_counter(&csv, name);
     assert_eq!(
         col("SuccessfulCall(C)"),
-        Some(1000),
-        "{transport}: SIPp counts 1,000 successful calls; uas said: {summary}"
+        Some(u64::from(calls)),
+        "{scenario} {transport}: SIPp counts every call successful; uas said: {summary}"
     );
-    assert_eq!(col("FailedCall(C)"), Some(0), "{transport}: no failed call");
-    assert!(status.success(), "{transport}: sipp exit status {status}");
-    assert!(summary.contains("1000 calls ended"), "{summary}");
+    assert_eq!(
+        col("FailedCall(C)"),
+        Some(0),
+        "{scenario} {transport}: no failed call"
+    );
+    assert!(
+        status.success(),
+        "{scenario} {transport}: sipp exit status {status}"
+    );
+    assert!(
+        summary.contains(&format!("{calls} calls ended")),
+        "{summary}"
+    );
     assert!(summary.contains("0 2xx never ACKed"), "{summary}");
 }
 
+/// SIPp's `branchc`: a REGISTER, then an INVITE on the same Call-ID, a 5 s
+/// pause in the call and a 4 s wait after the BYE (so few calls, fast).
+#[test]
+fn sipp_branchc_udp() {
+    sipp_client_against_rvoip_uas("branchc", "udp", 10, 10);
+}
+
+#[test]
+fn sipp_branchc_tcp() {
+    sipp_client_against_rvoip_uas("branchc", "tcp", 10, 10);
+}
+
 /// SIPp running built-in `scenario` on 127.0.0.1:`port` over `transport`,
-/// 1,000 calls, writing its cumulative statistics to `stat`.
-fn sipp(scenario: &str, port: u16, transport: &str, stat: &std::path::Path) -> Command {
+/// `calls` calls, writing its cumulative statistics to `stat`.
+fn sipp(scenario: &str, port: u16, transport: &str, stat: &std::path::Path, calls: u32) -> Command {
     let sipp = which("sipp").unwrap_or_else(|| {
         panic!("sipp is not installed: install Debian's sip-tester (.ci/run does)")
     });
@@ -67,20 +98,19 @@ fn sipp(scenario: &str, port: u16, transport: &str, stat: &std::path::Path) -> C
     if transport == "tcp" {
         cmd.args(["-t", "t1"]);
     }
-    cmd.args([
-        "-m",
-        "1000",
-        "-nostdin",
-        "-buff_size",
-        "4194304",
-        "-default_behaviors",
-        "all,-abortunexp",
-        "-trace_stat",
-        "-stf",
-    ])
-    .arg(stat)
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
+    cmd.args(["-m", &calls.to_string()])
+        .args([
+            "-nostdin",
+            "-buff_size",
+            "4194304",
+            "-default_behaviors",
+            "all,-abortunexp",
+            "-trace_stat",
+            "-stf",
+        ])
+        .arg(stat)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     cmd
 }
 
@@ -105,12 +135,12 @@ fn which(cmd: &str) -> Option<std::path::PathBuf> {
 
 #[test]
 fn sipp_uac_1000_calls_udp() {
-    sipp_uac_against_rvoip_uas("udp");
+    sipp_client_against_rvoip_uas("uac", "udp", 1000, 200);
 }
 
 #[test]
 fn sipp_uac_1000_calls_tcp() {
-    sipp_uac_against_rvoip_uas("tcp");
+    sipp_client_against_rvoip_uas("uac", "tcp", 1000, 200);
 }
 
 fn rvoip_call_against_sipp_uas(transport: &str) {
@@ -119,7 +149,7 @@ fn rvoip_call_against_sipp_uas(transport: &str) {
         "rvoip-sipp-uas-{transport}-{}.csv",
         std::process::id()
     ));
-    let mut uas = sipp("uas", port, transport, &stat)
+    let mut uas = sipp("uas", port, transport, &stat, 1000)
         .spawn()
         .expect("start sipp uas");
     std::thread::sleep(Duration::from_millis(300));
