@@ -34,6 +34,17 @@ pub enum DialogState {
     Terminated,
 }
 
+impl DialogState {
+    /// The state a dialog is created in by a response with `code`.
+    fn on(code: StatusCode) -> DialogState {
+        if code.is_success() {
+            DialogState::Confirmed
+        } else {
+            DialogState::Early
+        }
+    }
+}
+
 /// Which side created the dialog.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Role {
@@ -116,22 +127,22 @@ fn record_routes(m: &Message) -> Vec<String> {
         .collect()
 }
 
-impl Dialog {
-    /// A UAC dialog from our INVITE (or SUBSCRIBE/REFER) and a 1xx or 2xx
-    /// response carrying a To tag (§12.1.2): route set from Record-Route in
-    /// reverse order, remote target from the response's Contact.
-    pub fn from_uac(request: &Message, response: &Message) -> Result<Dialog, DialogError> {
-        let code = response.status().ok_or(DialogError::Missing("status"))?;
+/// What both sides of a new dialog take from the request that creates it.
+struct Origin<'a> {
+    from_tag: &'a str,
+    call_id: &'a str,
+    seq: u32,
+    /// A `sips:` Request-URI (§12.1.1, §12.1.2).
+    secure: bool,
+}
+
+impl<'a> Origin<'a> {
+    fn of(request: &'a Message) -> Result<Origin<'a>, DialogError> {
         let from = request
             .header::<From<'_>>()
             .and_then(Result::ok)
             .ok_or(DialogError::Missing("From"))?;
-        let to = response
-            .header::<To<'_>>()
-            .and_then(Result::ok)
-            .ok_or(DialogError::Missing("To"))?;
-        let remote_tag = to.tag().ok_or(DialogError::Missing("To tag"))?;
-        let local_tag = from.tag().ok_or(DialogError::Missing("From tag"))?;
+        let from_tag = from.tag().ok_or(DialogError::Missing("From tag"))?;
         let call_id = request
             .header::<CallId<'_>>()
             .and_then(Result::ok)
@@ -140,21 +151,41 @@ impl Dialog {
             .header::<CSeq>()
             .and_then(Result::ok)
             .ok_or(DialogError::Missing("CSeq"))?;
+        Ok(Origin {
+            from_tag,
+            call_id: call_id.0,
+            seq: cseq.seq,
+            secure: matches!(request.request_uri(), Some(Ok(Uri::Sip(u))) if u.secure),
+        })
+    }
+
+    fn id(&self, local_tag: &str, remote_tag: &str) -> DialogId {
+        DialogId {
+            call_id: self.call_id.to_owned(),
+            local_tag: local_tag.to_owned(),
+            remote_tag: remote_tag.to_owned(),
+        }
+    }
+}
+
+impl Dialog {
+    /// A UAC dialog from our INVITE (or SUBSCRIBE/REFER) and a 1xx or 2xx
+    /// response carrying a To tag (§12.1.2): route set from Record-Route in
+    /// reverse order, remote target from the response's Contact.
+    pub fn from_uac(request: &Message, response: &Message) -> Result<Dialog, DialogError> {
+        let code = response.status().ok_or(DialogError::Missing("status"))?;
+        let origin = Origin::of(request)?;
+        let to = response
+            .header::<To<'_>>()
+            .and_then(Result::ok)
+            .ok_or(DialogError::Missing("To"))?;
+        let remote_tag = to.tag().ok_or(DialogError::Missing("To tag"))?;
         let remote_target = contact_uri(response).ok_or(DialogError::Missing("Contact"))?;
         let mut route_set = record_routes(response);
         route_set.reverse();
-        let secure = matches!(request.request_uri(), Some(Ok(Uri::Sip(u))) if u.secure);
         Ok(Dialog {
-            id: DialogId {
-                call_id: call_id.0.to_owned(),
-                local_tag: local_tag.to_owned(),
-                remote_tag: remote_tag.to_owned(),
-            },
-            state: if code.is_success() {
-                DialogState::Confirmed
-            } else {
-                DialogState::Early
-            },
+            id: origin.id(origin.from_tag, remote_tag),
+            state: DialogState::on(code),
             role: Role::Uac,
             local_uri: name_addr_without_params(
                 &raw(request, HeaderName::From).unwrap_or_default(),
@@ -162,11 +193,11 @@ impl Dialog {
             remote_uri: name_addr_without_params(
                 &raw(response, HeaderName::To).unwrap_or_default(),
             ),
-            local_seq: Some(cseq.seq),
+            local_seq: Some(origin.seq),
             remote_seq: None,
             remote_target,
             route_set,
-            secure,
+            secure: origin.secure,
         })
     }
 
@@ -178,42 +209,21 @@ impl Dialog {
         local_tag: &str,
         code: StatusCode,
     ) -> Result<Dialog, DialogError> {
-        let from = request
-            .header::<From<'_>>()
-            .and_then(Result::ok)
-            .ok_or(DialogError::Missing("From"))?;
-        let remote_tag = from.tag().ok_or(DialogError::Missing("From tag"))?;
-        let call_id = request
-            .header::<CallId<'_>>()
-            .and_then(Result::ok)
-            .ok_or(DialogError::Missing("Call-ID"))?;
-        let cseq = request
-            .header::<CSeq>()
-            .and_then(Result::ok)
-            .ok_or(DialogError::Missing("CSeq"))?;
+        let origin = Origin::of(request)?;
         let remote_target = contact_uri(request).ok_or(DialogError::Missing("Contact"))?;
-        let secure = matches!(request.request_uri(), Some(Ok(Uri::Sip(u))) if u.secure);
         Ok(Dialog {
-            id: DialogId {
-                call_id: call_id.0.to_owned(),
-                local_tag: local_tag.to_owned(),
-                remote_tag: remote_tag.to_owned(),
-            },
-            state: if code.is_success() {
-                DialogState::Confirmed
-            } else {
-                DialogState::Early
-            },
+            id: origin.id(local_tag, origin.from_tag),
+            state: DialogState::on(code),
             role: Role::Uas,
             local_uri: name_addr_without_params(&raw(request, HeaderName::To).unwrap_or_default()),
             remote_uri: name_addr_without_params(
                 &raw(request, HeaderName::From).unwrap_or_default(),
             ),
             local_seq: None,
-            remote_seq: Some(cseq.seq),
+            remote_seq: Some(origin.seq),
             remote_target,
             route_set: record_routes(request),
-            secure,
+            secure: origin.secure,
         })
     }
 

@@ -392,40 +392,85 @@ impl Message {
         out.freeze()
     }
 
-    fn write_to(&self, out: &mut BytesMut) {
+    /// The length [`to_bytes`](Self::to_bytes) would have, without printing.
+    pub fn wire_len(&self) -> usize {
+        if self.pristine {
+            return self.buf.len();
+        }
+        let mut len = Counted(0);
+        self.write_to(&mut len);
+        len.0
+    }
+
+    fn write_to(&self, out: &mut impl Sink) {
         let (b, x) = (&self.buf[..], &self.extra[..]);
         match &self.start {
             StartLine::Request { method, uri } => {
-                out.extend_from_slice(method.as_str().as_bytes());
-                out.extend_from_slice(b" ");
-                out.extend_from_slice(uri.get(b, x));
-                out.extend_from_slice(b" ");
-                out.extend_from_slice(self.version.get(b, x));
+                out.put(method.as_str().as_bytes());
+                out.put(b" ");
+                out.put(uri.get(b, x));
+                out.put(b" ");
+                out.put(self.version.get(b, x));
             }
             StartLine::Response { code, reason } => {
-                out.extend_from_slice(self.version.get(b, x));
-                out.extend_from_slice(format!(" {code:03} ").as_bytes());
-                out.extend_from_slice(reason.get(b, x));
+                out.put(self.version.get(b, x));
+                out.put(b" ");
+                out.put(status_digits(code.as_u16(), &mut [b'0'; 5]));
+                out.put(b" ");
+                out.put(reason.get(b, x));
             }
         }
-        out.extend_from_slice(b"\r\n");
+        out.put(b"\r\n");
         for f in &self.fields {
             if f.line_end != 0 {
-                out.extend_from_slice(
+                out.put(
                     b.get(f.name.start as usize..f.line_end as usize)
                         .unwrap_or_default(),
                 );
-                out.extend_from_slice(b"\r\n");
+                out.put(b"\r\n");
                 continue;
             }
-            out.extend_from_slice(f.name.get(b, x));
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(f.value.get(b, x));
-            out.extend_from_slice(b"\r\n");
+            out.put(f.name.get(b, x));
+            out.put(b": ");
+            out.put(f.value.get(b, x));
+            out.put(b"\r\n");
         }
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(self.body.get(b, x));
+        out.put(b"\r\n");
+        out.put(self.body.get(b, x));
     }
+}
+
+/// Where [`Message::write_to`] prints: a buffer, or a byte count.
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for BytesMut {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+struct Counted(usize);
+
+impl Sink for Counted {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len();
+    }
+}
+
+/// `code` in decimal, at least three digits (`{code:03}` without allocating).
+fn status_digits(code: u16, digits: &mut [u8; 5]) -> &[u8] {
+    let (mut n, mut i) = (code, digits.len());
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &digits[i.min(2)..]
 }
 
 impl fmt::Debug for Message {
@@ -701,6 +746,37 @@ CSeq: 314159 INVITE\r\n\
 Contact: <sip:alice@pc33.atlanta.com>\r\n\
 Content-Type: application/sdp\r\n\
 Content-Length: 4\r\n\r\nv=0\r\nTRAILING";
+
+    #[test]
+    fn wire_len_is_the_printed_length() {
+        let mut m = Message::parse(Bytes::from_static(INVITE)).expect("parse");
+        assert_eq!(m.wire_len(), m.to_bytes().len(), "pristine");
+        m.prepend_header("Via", "SIP/2.0/UDP proxy.example.com;branch=z9hG4bKw");
+        assert_eq!(m.wire_len(), m.to_bytes().len(), "edited");
+        for code in [100, 200, 486, 699] {
+            let r = crate::builder::response_to(&m, StatusCode(code), Some("t"))
+                .build()
+                .expect("response");
+            assert_eq!(r.wire_len(), r.to_bytes().len());
+            assert!(
+                r.to_bytes()
+                    .starts_with(format!("SIP/2.0 {code} ").as_bytes())
+            );
+        }
+    }
+
+    #[test]
+    fn status_digits_pad_to_three() {
+        for (code, text) in [
+            (0, "000"),
+            (7, "007"),
+            (42, "042"),
+            (180, "180"),
+            (65535, "65535"),
+        ] {
+            assert_eq!(status_digits(code, &mut [b'0'; 5]), text.as_bytes());
+        }
+    }
 
     #[test]
     fn parses_request_and_prints_back() {

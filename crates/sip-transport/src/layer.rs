@@ -2,6 +2,7 @@
 //! feeds received messages to [`TransactionLayer`], sends its transmits,
 //! fires its timers, and talks to the transaction user through channels.
 
+use std::fmt::Write as _;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -11,6 +12,7 @@ use sip_core::header::Via;
 use tokio::sync::{mpsc, oneshot};
 use transaction_core::{Event, Inbound, Target, TransactionId, TransactionLayer};
 
+use crate::stamp::{push_param, replace_top_via, via_line};
 use crate::{Config, Transport, Transports, transport_for};
 
 enum Command {
@@ -209,29 +211,21 @@ impl TransportLayer {
 /// top Via does not, and switches an oversized UDP request to TCP with its
 /// top Via saying so (RFC 3261 §18.1.1).
 fn fit_transport(mut request: Message, mut target: Target) -> (Message, Target) {
-    let len = request.to_bytes().len();
-    let chosen = transport_for(target.transport, len);
+    let chosen = transport_for(target.transport, request.wire_len());
     let rewritten = match request.header::<Via<'_>>() {
         Some(Ok(via)) if chosen != target.transport || via.rport().is_none() => {
-            let port = via.port.map(|p| format!(":{p}")).unwrap_or_default();
             let rport = if via.rport().is_none() { ";rport" } else { "" };
-            Some(format!(
-                "{}/{}/{} {}{}{}{}",
-                via.protocol,
-                via.version,
+            Some(via_line(
+                &via,
                 chosen.as_str(),
-                via.host,
-                port,
-                via.params,
-                rport
+                format_args!("{}{rport}", via.params),
             ))
         }
         _ => None,
     };
     target.transport = chosen;
-    if let Some(v) = rewritten {
-        request.remove_first_value(sip_core::header::HeaderName::Via);
-        request.prepend_header("Via", v);
+    if let Some(line) = rewritten {
+        replace_top_via(&mut request, line);
     }
     (request, target)
 }
@@ -255,29 +249,15 @@ fn with_new_branch(request: &Message, n: u32) -> Message {
     let mut r = request.clone();
     if let Some(Ok(via)) = request.header::<Via<'_>>() {
         let branch = via.branch().unwrap_or("z9hG4bK");
-        let params: Vec<String> = via
-            .params
-            .items()
-            .map(|(k, v)| {
-                if k.eq_ignore_ascii_case("branch") {
-                    format!("branch={branch}.{n}")
-                } else {
-                    v.map_or(k.to_owned(), |v| format!("{k}={v}"))
-                }
-            })
-            .collect();
-        let port = via.port.map(|p| format!(":{p}")).unwrap_or_default();
-        let new_via = format!(
-            "{}/{}/{} {}{};{}",
-            via.protocol,
-            via.version,
-            via.transport,
-            via.host,
-            port,
-            params.join(";")
-        );
-        r.remove_first_value(sip_core::header::HeaderName::Via);
-        r.prepend_header("Via", new_via);
+        let mut params = String::new();
+        for (name, value) in via.params.items() {
+            if name.eq_ignore_ascii_case("branch") {
+                let _ = write!(params, ";branch={branch}.{n}");
+            } else {
+                push_param(&mut params, name, value);
+            }
+        }
+        replace_top_via(&mut r, via_line(&via, via.transport, &params));
     }
     r
 }

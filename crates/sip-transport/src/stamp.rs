@@ -3,7 +3,8 @@
 //! host (or when `rport` was asked for), and fills in `rport` with the
 //! source port.
 
-use std::net::SocketAddr;
+use std::fmt::{self, Write as _};
+use std::net::{IpAddr, SocketAddr};
 
 use sip_core::header::{HeaderName, Via};
 use sip_core::{Host, Message};
@@ -15,42 +16,53 @@ pub fn stamp_via(request: &mut Message, source: SocketAddr) {
     };
     let wants_rport = via.rport().is_some();
     let host_matches = match via.host {
-        Host::V4(a) => std::net::IpAddr::V4(a) == source.ip(),
-        Host::V6(a) => std::net::IpAddr::V6(a) == source.ip(),
+        Host::V4(a) => IpAddr::V4(a) == source.ip(),
+        Host::V6(a) => IpAddr::V6(a) == source.ip(),
         Host::Name(_) => false,
     };
     if host_matches && !wants_rport {
         return;
     }
-    let mut params: Vec<String> = via
-        .params
-        .items()
-        .filter(|(n, _)| !n.eq_ignore_ascii_case("received") && !n.eq_ignore_ascii_case("rport"))
-        .map(|(n, v)| match v {
-            Some(v) => format!("{n}={v}"),
-            None => n.to_owned(),
-        })
-        .collect();
-    let ip = match source.ip() {
-        std::net::IpAddr::V4(a) => a.to_string(),
-        std::net::IpAddr::V6(a) => a.to_string(),
-    };
-    params.push(format!("received={ip}"));
-    if wants_rport {
-        params.push(format!("rport={}", source.port()));
+    let mut params = String::new();
+    for (name, value) in via.params.items() {
+        if !name.eq_ignore_ascii_case("received") && !name.eq_ignore_ascii_case("rport") {
+            push_param(&mut params, name, value);
+        }
     }
-    let port = via.port.map(|p| format!(":{p}")).unwrap_or_default();
-    let stamped = format!(
-        "{}/{}/{} {}{};{}",
-        via.protocol,
-        via.version,
-        via.transport,
-        via.host,
-        port,
-        params.join(";")
+    let _ = write!(params, ";received={}", source.ip());
+    if wants_rport {
+        let _ = write!(params, ";rport={}", source.port());
+    }
+    let stamped = via_line(&via, via.transport, &params);
+    replace_top_via(request, stamped);
+}
+
+/// Appends `;name` or `;name=value` to `params`.
+pub(crate) fn push_param(params: &mut String, name: &str, value: Option<&str>) {
+    let _ = match value {
+        Some(v) => write!(params, ";{name}={v}"),
+        None => write!(params, ";{name}"),
+    };
+}
+
+/// `via` printed with `transport` and `params` (`;name[=value]...`) instead
+/// of its own.
+pub(crate) fn via_line(via: &Via<'_>, transport: &str, params: impl fmt::Display) -> String {
+    let mut line = format!(
+        "{}/{}/{} {}",
+        via.protocol, via.version, transport, via.host
     );
-    request.remove_first_value(HeaderName::Via);
-    request.prepend_header("Via", stamped);
+    if let Some(port) = via.port {
+        let _ = write!(line, ":{port}");
+    }
+    let _ = write!(line, "{params}");
+    line
+}
+
+/// Puts `line` in place of the first Via value of `message`.
+pub(crate) fn replace_top_via(message: &mut Message, line: String) {
+    message.remove_first_value(HeaderName::Via);
+    message.prepend_header("Via", line);
 }
 
 #[cfg(test)]
