@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
+use sip_core::Message;
 use sip_core::StatusCode;
 use sip_test::msg;
 use sip_transport::{Config, Transport, TransportLayer};
-use transaction_core::{Event, Target};
+use transaction_core::{Event, Target, TransactionId};
 
 async fn event(l: &mut TransportLayer) -> Event {
     tokio::time::timeout(Duration::from_secs(5), l.next_event())
@@ -26,60 +27,64 @@ async fn pair() -> (TransportLayer, TransportLayer) {
     )
 }
 
+/// The server's next event, which must be a request.
+async fn request(server: &mut TransportLayer) -> (TransactionId, Message) {
+    match event(server).await {
+        Event::Request { id, request, .. } => (id, request),
+        other => panic!("expected a request, got {other:?}"),
+    }
+}
+
+/// Answers `request` (server transaction `sid`) with `code`.
+async fn answer(server: &TransportLayer, sid: TransactionId, request: &Message, code: StatusCode) {
+    server
+        .send_response(sid, msg::reply(request, code, "s"))
+        .await
+        .expect("respond");
+}
+
+/// The client's next event, which must be a response.
+async fn response(client: &mut TransportLayer) -> (TransactionId, Message) {
+    match event(client).await {
+        Event::Response { id, response } => (id, response),
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+/// Where `server` listens on `transport`.
+fn at(server: &TransportLayer, transport: Transport) -> Target {
+    Target {
+        transport,
+        addr: server.local_addr(transport).expect("listening"),
+    }
+}
+
 #[tokio::test]
 async fn options_over_udp() {
     let (mut client, mut server) = pair().await;
-    let target = Target {
-        transport: Transport::Udp,
-        addr: server.local_addr(Transport::Udp).expect("udp"),
-    };
+    let target = at(&server, Transport::Udp);
     let id = client
         .send_request(msg::options("stack-udp@example.com", "a"), target)
         .await
         .expect("send");
-    let Event::Request {
-        id: sid, request, ..
-    } = event(&mut server).await
-    else {
-        panic!("expected a request")
-    };
-    server
-        .send_response(sid, msg::reply(&request, StatusCode::OK, "s"))
-        .await
-        .expect("respond");
-    match event(&mut client).await {
-        Event::Response { id: rid, response } => {
-            assert_eq!(rid, id);
-            assert_eq!(response.status(), Some(StatusCode::OK));
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    let (sid, request) = request(&mut server).await;
+    answer(&server, sid, &request, StatusCode::OK).await;
+    let (rid, response) = response(&mut client).await;
+    assert_eq!(rid, id);
+    assert_eq!(response.status(), Some(StatusCode::OK));
 }
 
 #[tokio::test]
 async fn invite_rejected_over_tcp_acks_on_the_same_connection() {
     let (mut client, mut server) = pair().await;
-    let target = Target {
-        transport: Transport::Tcp,
-        addr: server.local_addr(Transport::Tcp).expect("tcp"),
-    };
+    let target = at(&server, Transport::Tcp);
     let id = client
         .send_request(msg::invite("stack-tcp@example.com", "a"), target)
         .await
         .expect("send");
-    let Event::Request {
-        id: sid, request, ..
-    } = event(&mut server).await
-    else {
-        panic!("expected INVITE")
-    };
-    server
-        .send_response(sid, msg::reply(&request, StatusCode::BUSY_HERE, "s"))
-        .await
-        .expect("486");
-    let Event::Response { id: rid, response } = event(&mut client).await else {
-        panic!("expected 486")
-    };
+    let (sid, request) = request(&mut server).await;
+    answer(&server, sid, &request, StatusCode::BUSY_HERE).await;
+    let (rid, response) = response(&mut client).await;
     assert_eq!((rid, response.status()), (id, Some(StatusCode::BUSY_HERE)));
     // Client: Completed with Timer D = 0 over TCP → terminated at once.
     assert!(matches!(event(&mut client).await, Event::Terminated { id: t } if t == id));
@@ -99,9 +104,7 @@ async fn an_oversized_udp_request_travels_over_tcp() {
     let mut big = msg::options("stack-big@example.com", "a");
     big.push_header("X-Padding", "p".repeat(2000));
     client.send_request(big, target).await.expect("send");
-    let Event::Request { request, .. } = event(&mut server).await else {
-        panic!("expected a request")
-    };
+    let (_, request) = request(&mut server).await;
     let via: sip_core::header::Via<'_> = request.header().expect("via").expect("valid");
     assert_eq!(
         via.transport, "TCP",
@@ -123,30 +126,19 @@ async fn failover_on_transport_error_keeps_the_transaction_id() {
             transport: Transport::Tcp,
             addr: ([127, 0, 0, 1], dead_port).into(),
         },
-        Target {
-            transport: Transport::Tcp,
-            addr: server.local_addr(Transport::Tcp).expect("tcp"),
-        },
+        at(&server, Transport::Tcp),
     ];
     let id = client
         .send_request_to(msg::options("fo-te@example.com", "a"), targets)
         .await
         .expect("send");
-    let Event::Request {
-        id: sid, request, ..
-    } = event(&mut server).await
-    else {
-        panic!("expected the retry")
-    };
+    let (sid, request) = request(&mut server).await;
     let via: sip_core::header::Via<'_> = request.header().expect("via").expect("valid");
     assert!(
         via.branch().is_some_and(|b| b.ends_with(".1")),
         "a new branch for the new target"
     );
-    server
-        .send_response(sid, msg::reply(&request, StatusCode::OK, "s"))
-        .await
-        .expect("respond");
+    answer(&server, sid, &request, StatusCode::OK).await;
     match event(&mut client).await {
         Event::Response { id: rid, response } => {
             assert_eq!(rid, id, "reported under the first id");
@@ -177,33 +169,20 @@ async fn failover_on_timeout() {
             transport: Transport::Udp,
             addr: silent.local_addr().expect("addr"),
         },
-        Target {
-            transport: Transport::Udp,
-            addr: server.local_addr(Transport::Udp).expect("udp"),
-        },
+        at(&server, Transport::Udp),
     ];
     let started = std::time::Instant::now();
     let id = client
         .send_request_to(msg::options("fo-to@example.com", "a"), targets)
         .await
         .expect("send");
-    let Event::Request {
-        id: sid, request, ..
-    } = event(&mut server).await
-    else {
-        panic!("expected the retry")
-    };
+    let (sid, request) = request(&mut server).await;
     assert!(
         started.elapsed() >= Duration::from_millis(640),
         "retried after Timer F (64·T1)"
     );
-    server
-        .send_response(sid, msg::reply(&request, StatusCode::OK, "s"))
-        .await
-        .expect("respond");
-    let Event::Response { id: rid, .. } = event(&mut client).await else {
-        panic!("expected the 200, not a timeout")
-    };
+    answer(&server, sid, &request, StatusCode::OK).await;
+    let (rid, _) = response(&mut client).await;
     assert_eq!(rid, id);
     drop(silent);
 }
@@ -212,31 +191,18 @@ async fn failover_on_timeout() {
 async fn requests_ask_for_rport_and_learn_their_reflexive_address() {
     // RFC 3581 on the client side: ask for rport, read received/rport back.
     let (mut client, mut server) = pair().await;
-    let target = Target {
-        transport: Transport::Udp,
-        addr: server.local_addr(Transport::Udp).expect("udp"),
-    };
+    let target = at(&server, Transport::Udp);
     let mut req = msg::options("rport-client@example.com", "a");
     req.set_header("Via", "SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKnorport1");
     client.send_request(req, target).await.expect("send");
-    let Event::Request {
-        id: sid, request, ..
-    } = event(&mut server).await
-    else {
-        panic!("expected a request")
-    };
+    let (sid, request) = request(&mut server).await;
     let via: sip_core::header::Via<'_> = request.header().expect("via").expect("valid");
     assert!(
         via.rport().flatten().is_some(),
         "the client asked for rport and the server filled it in"
     );
-    server
-        .send_response(sid, msg::reply(&request, StatusCode::OK, "s"))
-        .await
-        .expect("respond");
-    let Event::Response { response, .. } = event(&mut client).await else {
-        panic!("expected the 200")
-    };
+    answer(&server, sid, &request, StatusCode::OK).await;
+    let (_, response) = response(&mut client).await;
     let seen =
         sip_transport::reflexive_address(&response).expect("received and rport in the response");
     assert_eq!(
@@ -267,12 +233,7 @@ async fn a_flushed_fire_and_forget_response_survives_runtime_shutdown() {
             addr_tx
                 .send(server.local_addr(Transport::Udp).expect("udp"))
                 .expect("addr");
-            let Event::Request {
-                id: sid, request, ..
-            } = event(&mut server).await
-            else {
-                panic!("expected a request")
-            };
+            let (sid, request) = request(&mut server).await;
             let handle = server.handle();
             handle
                 .respond(sid, msg::reply(&request, StatusCode::OK, "s"))
@@ -289,12 +250,8 @@ async fn a_flushed_fire_and_forget_response_survives_runtime_shutdown() {
         .send_request(msg::options("stack-flush@example.com", "a"), target)
         .await
         .expect("send");
-    match event(&mut client).await {
-        Event::Response { id: rid, response } => {
-            assert_eq!(rid, id);
-            assert_eq!(response.status(), Some(StatusCode::OK));
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    let (rid, response) = response(&mut client).await;
+    assert_eq!(rid, id);
+    assert_eq!(response.status(), Some(StatusCode::OK));
     server.join().expect("server thread");
 }
