@@ -32,6 +32,20 @@ struct World {
 }
 
 impl World {
+    /// For client transaction `id`: its timeout (when and which timer) and
+    /// when it terminated, as the TU saw them.
+    fn client_end(&self, id: &TransactionId) -> (Option<(Duration, Timer)>, Option<Duration>) {
+        let timeout = self.client_events.iter().find_map(|(t, e)| match e {
+            Event::Timeout { id: r, timer } if r == id => Some((*t, *timer)),
+            _ => None,
+        });
+        let end = self
+            .client_events
+            .iter()
+            .find_map(|(t, e)| matches!(e, Event::Terminated { id: r } if r == id).then_some(*t));
+        (timeout, end)
+    }
+
     fn new(seed: u64) -> World {
         World {
             t0: Instant::now(),
@@ -161,14 +175,7 @@ fn non_invite_transactions_over_a_hostile_network() {
                 _ => None,
             })
             .collect();
-        let timeout = w.client_events.iter().find_map(|(t, e)| match e {
-            Event::Timeout { id: r, timer } if r == id => Some((*t, *timer)),
-            _ => None,
-        });
-        let end = w
-            .client_events
-            .iter()
-            .find_map(|(t, e)| matches!(e, Event::Terminated { id: r } if r == id).then_some(*t));
+        let (timeout, end) = w.client_end(id);
         match (finals.first(), timeout) {
             (Some(first), None) => {
                 assert_eq!(finals.len(), 1, "one final response reaches the TU");
@@ -248,14 +255,7 @@ fn invite_rejections_over_a_hostile_network() {
             }
             _ => None,
         });
-        let timeout = w.client_events.iter().find_map(|(t, e)| match e {
-            Event::Timeout { id: r, timer } if r == id => Some((*t, *timer)),
-            _ => None,
-        });
-        let end = w
-            .client_events
-            .iter()
-            .find_map(|(t, e)| matches!(e, Event::Terminated { id: r } if r == id).then_some(*t));
+        let (timeout, end) = w.client_end(id);
         match (first_final, timeout) {
             (Some(t), None) => assert_eq!(end, Some(t + t1x64), "Timer D = 32 s (§17.1.1.2)"),
             (None, Some(to)) => assert_eq!(to, (t1x64, Timer::B), "Timer B at exactly 64·T1"),
