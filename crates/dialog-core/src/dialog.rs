@@ -180,7 +180,12 @@ impl Dialog {
             .and_then(Result::ok)
             .ok_or(DialogError::Missing("To"))?;
         let remote_tag = to.tag().ok_or(DialogError::Missing("To tag"))?;
-        let remote_target = contact_uri(response).ok_or(DialogError::Missing("Contact"))?;
+        // A 1xx or 2xx without Contact breaks §12.1.1, but peers send them
+        // (SIPp's branchs does): in-dialog requests then go to the
+        // Request-URI of the request that created the dialog.
+        let remote_target = contact_uri(response)
+            .or_else(|| request.request_uri_str().map(str::to_owned))
+            .ok_or(DialogError::Missing("Contact"))?;
         let mut route_set = record_routes(response);
         route_set.reverse();
         Ok(Dialog {
@@ -245,6 +250,21 @@ impl Dialog {
     /// Where in-dialog requests go (the peer's Contact).
     pub fn remote_target(&self) -> &str {
         &self.remote_target
+    }
+
+    /// Our URI as name-addr text (no tag).
+    pub fn local_uri(&self) -> &str {
+        &self.local_uri
+    }
+
+    /// The peer's URI as name-addr text (no tag).
+    pub fn remote_uri(&self) -> &str {
+        &self.remote_uri
+    }
+
+    /// The last CSeq number received from the peer.
+    pub fn remote_seq(&self) -> Option<u32> {
+        self.remote_seq
     }
 
     /// The route set, in the order requests carry it.

@@ -23,7 +23,13 @@
 //! ```
 
 mod dialog;
+mod layer;
 mod table;
+mod uac;
+mod uas;
+mod usage;
 
 pub use dialog::{Dialog, DialogError, DialogId, DialogState, Role};
+pub use layer::{ALLOW, Config, DialogLayer, Error, Event};
 pub use table::{Dialogs, Match};
+pub use usage::EndReason;

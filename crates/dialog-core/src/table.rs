@@ -61,32 +61,36 @@ impl Dialogs {
     /// Which dialog an incoming request belongs to: Call-ID, our tag from
     /// To, the peer's tag from From (§12.2.2).
     pub fn classify(&self, request: &Message) -> Match {
-        let to_tag = request
-            .header::<To<'_>>()
-            .and_then(Result::ok)
-            .and_then(|t| t.tag().map(str::to_owned));
-        let Some(local_tag) = to_tag else {
-            return Match::OutOfDialog;
-        };
-        let remote_tag = request
-            .header::<From<'_>>()
-            .and_then(Result::ok)
-            .and_then(|f| f.tag().map(str::to_owned))
-            .unwrap_or_default();
-        let call_id = request
-            .header::<CallId<'_>>()
-            .and_then(Result::ok)
-            .map(|c| c.0.to_owned())
-            .unwrap_or_default();
-        let id = DialogId {
-            call_id,
-            local_tag,
-            remote_tag,
-        };
-        if self.by_id.contains_key(&id) {
-            Match::Dialog(id)
-        } else {
-            Match::Unknown
+        match classify(request) {
+            Match::Dialog(id) if !self.by_id.contains_key(&id) => Match::Unknown,
+            other => other,
         }
     }
+}
+
+/// The dialog id an incoming request names (as [`Match::Dialog`]), or
+/// [`Match::OutOfDialog`] when it has no To tag.
+pub(crate) fn classify(request: &Message) -> Match {
+    let to_tag = request
+        .header::<To<'_>>()
+        .and_then(Result::ok)
+        .and_then(|t| t.tag().map(str::to_owned));
+    let Some(local_tag) = to_tag else {
+        return Match::OutOfDialog;
+    };
+    let remote_tag = request
+        .header::<From<'_>>()
+        .and_then(Result::ok)
+        .and_then(|f| f.tag().map(str::to_owned))
+        .unwrap_or_default();
+    let call_id = request
+        .header::<CallId<'_>>()
+        .and_then(Result::ok)
+        .map(|c| c.0.to_owned())
+        .unwrap_or_default();
+    Match::Dialog(DialogId {
+        call_id,
+        local_tag,
+        remote_tag,
+    })
 }

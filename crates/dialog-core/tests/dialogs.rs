@@ -223,7 +223,7 @@ fn forked_early_dialogs_and_classification() {
 }
 
 #[test]
-fn dialog_creation_needs_tags_and_contact() {
+fn dialog_creation_needs_tags_and_a_uas_needs_contact() {
     let invite = msg::invite("bad-1@example.com", "a-tag");
     let no_tag = response_to(&invite, StatusCode::RINGING, None)
         .header("Contact", "<sip:b@h>")
@@ -236,8 +236,14 @@ fn dialog_creation_needs_tags_and_contact() {
     let no_contact = response_to(&invite, StatusCode::OK, Some("t"))
         .build()
         .expect("200");
+    // A 2xx without Contact (SIPp's branchs sends one) still makes a
+    // dialog; its requests go to the INVITE's Request-URI.
+    let d = Dialog::from_uac(&invite, &no_contact).expect("dialog");
+    assert_eq!(Some(d.remote_target()), invite.request_uri_str());
+    let mut bare = invite.clone();
+    bare.remove_header("Contact");
     assert_eq!(
-        Dialog::from_uac(&invite, &no_contact).expect_err("no Contact"),
+        Dialog::from_uas(&bare, "t", StatusCode::OK).expect_err("no Contact"),
         DialogError::Missing("Contact")
     );
 }

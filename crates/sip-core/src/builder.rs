@@ -68,7 +68,9 @@ impl Builder {
         self
     }
 
-    fn raw_header(mut self, name: &[u8], value: &[u8]) -> Builder {
+    /// Adds a header field copied byte for byte (e.g. from a received
+    /// message's [`HeaderField`](crate::HeaderField)).
+    pub fn raw_header(mut self, name: &[u8], value: &[u8]) -> Builder {
         self.buf.extend_from_slice(name);
         self.buf.extend_from_slice(b": ");
         self.buf.extend_from_slice(value);

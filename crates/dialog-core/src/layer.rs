@@ -1,0 +1,727 @@
+//! The dialog layer: dialogs and their INVITE usage over the transaction
+//! layer, sans-IO (RFC 3261 §12–§15, RFC 3262, RFC 3311, RFC 4028, RFC 6086).
+//!
+//! It owns a [`TransactionLayer`] and adds what a user agent core does on
+//! its own: dialogs created from INVITE responses (one per fork), the ACK
+//! for every 2xx and a BYE for forks not chosen, the UAS 2xx retransmitted
+//! until its ACK (T1 doubling to T2) and a BYE after 64·T1, CANCEL answered
+//! with 487, 481 for unknown dialogs, 491 on glare with the §14.1 retry,
+//! PRACK both ways, and session timers. Everything else is passed to the
+//! transaction user as an [`Event`].
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sip_core::builder::{Builder, response_to};
+use sip_core::header::HeaderName;
+use sip_core::{Message, Method, StatusCode};
+use transaction_core::{Inbound, Target, TransactionId, TransactionLayer, Transmit, Transport};
+
+use crate::usage::{EndReason, Retry, Usage, outgoing_dialog_id};
+use crate::{DialogId, DialogState};
+
+/// Dialog layer settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// T1, T2, T4.
+    pub timers: transaction_core::Config,
+    /// Our address per transport: the Via sent-by and the Contact host.
+    pub local: Vec<(Transport, SocketAddr)>,
+    /// User part of our Contact.
+    pub user: String,
+    /// User-Agent (requests) and Server (responses) header value.
+    pub user_agent: String,
+    /// Session interval we ask for in INVITEs (RFC 4028); `None` asks for
+    /// none (a peer's request is still honoured).
+    pub session_expires: Option<Duration>,
+    /// Smallest session interval we accept (Min-SE, at least 90 s).
+    pub min_se: Duration,
+    /// Support reliable provisional responses (RFC 3262).
+    pub reliable_provisionals: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            timers: transaction_core::Config::default(),
+            local: vec![(Transport::Udp, ([127, 0, 0, 1], 5060).into())],
+            user: "rvoip".into(),
+            user_agent: "rvoip".into(),
+            session_expires: Some(Duration::from_secs(1800)),
+            min_se: Duration::from_secs(90),
+            reliable_provisionals: true,
+        }
+    }
+}
+
+/// What the transaction user must know or do.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A request to answer with [`DialogLayer::respond`]; `dialog` is set
+    /// for requests inside a dialog.
+    Request {
+        /// The server transaction.
+        id: TransactionId,
+        /// The request.
+        request: Message,
+        /// Where it came from.
+        source: Target,
+        /// Its dialog, if any.
+        dialog: Option<DialogId>,
+    },
+    /// A response to a request the TU sent (1xx, final; a 2xx once).
+    Response {
+        /// The client transaction.
+        id: TransactionId,
+        /// The response.
+        response: Message,
+        /// The dialog it belongs to or created, if any.
+        dialog: Option<DialogId>,
+    },
+    /// The ACK for our 2xx arrived.
+    Ack {
+        /// The dialog.
+        dialog: DialogId,
+        /// The ACK (may carry an answer).
+        request: Message,
+    },
+    /// The peer cancelled an INVITE we had not answered finally; it was
+    /// answered 487 (RFC 3261 §9.2).
+    Cancelled {
+        /// The INVITE's server transaction.
+        invite: TransactionId,
+    },
+    /// A dialog was created.
+    DialogCreated {
+        /// The dialog.
+        dialog: DialogId,
+        /// Early or confirmed.
+        state: DialogState,
+    },
+    /// An early dialog was confirmed.
+    DialogConfirmed {
+        /// The dialog.
+        dialog: DialogId,
+    },
+    /// A dialog ended and was forgotten.
+    DialogTerminated {
+        /// The dialog.
+        dialog: DialogId,
+        /// Why.
+        reason: EndReason,
+    },
+    /// A request was sent again as a new transaction: after 491 (§14.1)
+    /// or 422 (RFC 4028 §7.4).
+    Retrying {
+        /// The transaction that failed.
+        previous: TransactionId,
+        /// The new one.
+        id: TransactionId,
+    },
+    /// A session refresh (RFC 4028) succeeded.
+    Refreshed {
+        /// The dialog.
+        dialog: DialogId,
+    },
+    /// No final response (Timer B or F).
+    Timeout {
+        /// The client transaction.
+        id: TransactionId,
+    },
+    /// The transport failed.
+    TransportError {
+        /// The client transaction.
+        id: TransactionId,
+    },
+}
+
+/// Errors from the TU-facing calls.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Error {
+    /// From the transaction layer.
+    Transaction(transaction_core::Error),
+    /// No such dialog.
+    UnknownDialog,
+    /// No such transaction.
+    UnknownTransaction,
+    /// Not possible now.
+    InvalidState(&'static str),
+    /// The message could not be built or lacks what the dialog needs.
+    Malformed(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Transaction(e) => e.fmt(f),
+            Error::UnknownDialog => f.write_str("unknown dialog"),
+            Error::UnknownTransaction => f.write_str("unknown transaction"),
+            Error::InvalidState(why) => write!(f, "not possible now: {why}"),
+            Error::Malformed(why) => write!(f, "malformed: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<transaction_core::Error> for Error {
+    fn from(e: transaction_core::Error) -> Error {
+        Error::Transaction(e)
+    }
+}
+
+impl From<sip_core::Error> for Error {
+    fn from(e: sip_core::Error) -> Error {
+        Error::Malformed(e.to_string())
+    }
+}
+
+/// Our INVITE outside any dialog.
+pub(crate) struct ClientInvite {
+    pub(crate) request: Message,
+    pub(crate) target: Target,
+    pub(crate) provisional: bool,
+    pub(crate) cancel_pending: bool,
+    pub(crate) finished: bool,
+    pub(crate) chosen: Option<DialogId>,
+    pub(crate) dialogs: Vec<DialogId>,
+}
+
+/// A request we sent inside a dialog.
+pub(crate) struct ClientRequest {
+    pub(crate) dialog: DialogId,
+    pub(crate) method: Method,
+    pub(crate) body: Option<(Bytes, String)>,
+    /// Sent by the TU (its responses are reported) or by the layer.
+    pub(crate) report: bool,
+}
+
+/// An INVITE outside any dialog that we answer.
+pub(crate) struct ServerInvite {
+    pub(crate) request: Message,
+    pub(crate) flow: Target,
+    pub(crate) tag: String,
+    pub(crate) answered: bool,
+    pub(crate) dialog: Option<DialogId>,
+}
+
+/// Layer timers.
+#[derive(Clone, Debug)]
+pub(crate) enum Due {
+    Ok(DialogId),
+    Reliable(DialogId),
+    Retry(DialogId),
+    Session(DialogId, u64),
+}
+
+/// The dialog layer (see the module documentation).
+pub struct DialogLayer {
+    pub(crate) config: Config,
+    pub(crate) tx: TransactionLayer,
+    pub(crate) usages: HashMap<DialogId, Usage>,
+    pub(crate) client_invites: HashMap<TransactionId, ClientInvite>,
+    pub(crate) client_requests: HashMap<TransactionId, ClientRequest>,
+    pub(crate) server_invites: HashMap<TransactionId, ServerInvite>,
+    /// The peer's in-dialog INVITE/UPDATE awaiting our answer.
+    pub(crate) server_requests: HashMap<TransactionId, (DialogId, Message)>,
+    pub(crate) cancels: HashSet<TransactionId>,
+    timers: BinaryHeap<Reverse<(Instant, u64)>>,
+    due: HashMap<u64, Due>,
+    next_timer: u64,
+    pub(crate) events: VecDeque<Event>,
+    rng: u64,
+}
+
+/// Methods we implement, for Allow.
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK, INFO";
+
+impl DialogLayer {
+    /// A layer with no dialogs; `seed` drives tags, branches and the
+    /// §14.1 retry delays.
+    pub fn new(config: Config, seed: u64) -> DialogLayer {
+        DialogLayer {
+            tx: TransactionLayer::new(config.timers),
+            config,
+            usages: HashMap::new(),
+            client_invites: HashMap::new(),
+            client_requests: HashMap::new(),
+            server_invites: HashMap::new(),
+            server_requests: HashMap::new(),
+            cancels: HashSet::new(),
+            timers: BinaryHeap::new(),
+            due: HashMap::new(),
+            next_timer: 0,
+            events: VecDeque::new(),
+            rng: seed ^ 0x9e37_79b9_7f4a_7c15,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Live dialogs.
+    pub fn dialog_count(&self) -> usize {
+        self.usages.len()
+    }
+
+    /// Live transactions.
+    pub fn transaction_count(&self) -> usize {
+        self.tx.len()
+    }
+
+    /// A dialog's state and data.
+    pub fn dialog(&self, id: &DialogId) -> Option<&crate::Dialog> {
+        self.usages.get(id).map(|u| &u.dialog)
+    }
+
+    /// The next random number (splitmix64).
+    pub(crate) fn random(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A fresh tag or Call-ID token.
+    pub fn new_token(&mut self) -> String {
+        format!("{:016x}", self.random())
+    }
+
+    fn local(&self, transport: Transport) -> SocketAddr {
+        self.config
+            .local
+            .iter()
+            .find(|(t, _)| *t == transport)
+            .or(self.config.local.first())
+            .map_or_else(|| ([127, 0, 0, 1], 5060).into(), |(_, a)| *a)
+    }
+
+    /// A top Via for a new client transaction over `transport`.
+    pub fn via(&mut self, transport: Transport) -> String {
+        let branch = self.random();
+        format!(
+            "SIP/2.0/{} {};branch=z9hG4bK{branch:016x};rport",
+            transport.as_str(),
+            self.local(transport)
+        )
+    }
+
+    /// Our Contact for `transport`, as a name-addr.
+    pub fn contact(&self, transport: Transport) -> String {
+        let addr = self.local(transport);
+        match transport {
+            Transport::Udp => format!("<sip:{}@{addr}>", self.config.user),
+            t => format!(
+                "<sip:{}@{addr};transport={}>",
+                self.config.user,
+                t.as_str().to_ascii_lowercase()
+            ),
+        }
+    }
+
+    /// Starts a request outside any dialog to `uri` via `target`, with a
+    /// new Call-ID and From tag, CSeq 1, Via, Max-Forwards, Contact and
+    /// User-Agent. `from` and `to` are name-addrs without tags.
+    pub fn new_request(
+        &mut self,
+        method: Method,
+        uri: &str,
+        target: Target,
+        from: &str,
+        to: &str,
+    ) -> Builder {
+        let via = self.via(target.transport);
+        let tag = self.new_token();
+        let call_id = self.new_token();
+        Builder::request(method.clone(), uri)
+            .header("Via", via)
+            .header("Max-Forwards", 70)
+            .header("From", format!("{from};tag={tag}"))
+            .header("To", to)
+            .header("Call-ID", call_id)
+            .header("CSeq", format!("1 {method}"))
+            .header("Contact", self.contact(target.transport))
+            .header("User-Agent", &self.config.user_agent)
+    }
+
+    /// Sends a request outside any dialog. An INVITE is tracked: its 1xx
+    /// and 2xx create dialogs, every 2xx is ACKed, and (unless the request
+    /// already says) it offers 100rel, session timers and our Allow.
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        mut request: Message,
+        target: Target,
+    ) -> Result<TransactionId, Error> {
+        let method = request.method().cloned();
+        if method == Some(Method::Invite) {
+            self.decorate_invite(&mut request);
+            let id = self.tx.send_request(now, request.clone(), target)?;
+            self.client_invites.insert(
+                id,
+                ClientInvite {
+                    request,
+                    target,
+                    provisional: false,
+                    cancel_pending: false,
+                    finished: false,
+                    chosen: None,
+                    dialogs: Vec::new(),
+                },
+            );
+            self.drain(now);
+            return Ok(id);
+        }
+        let id = self.tx.send_request(now, request, target)?;
+        self.drain(now);
+        Ok(id)
+    }
+
+    fn decorate_invite(&self, request: &mut Message) {
+        if request.raw_header(HeaderName::Supported).is_none() {
+            let tags = if self.config.reliable_provisionals {
+                "100rel, timer"
+            } else {
+                "timer"
+            };
+            request.push_header("Supported", tags);
+        }
+        if request.raw_header(HeaderName::Allow).is_none() {
+            request.push_header("Allow", ALLOW);
+        }
+        if let Some(se) = self.config.session_expires
+            && request.raw_header(HeaderName::SessionExpires).is_none()
+        {
+            request.push_header("Session-Expires", se.as_secs());
+            request.push_header("Min-SE", self.config.min_se.as_secs());
+        }
+    }
+
+    /// Cancels our INVITE (RFC 3261 §9.1). Before any provisional response
+    /// the CANCEL waits for one.
+    pub fn cancel(&mut self, now: Instant, invite: TransactionId) -> Result<(), Error> {
+        let ci = self
+            .client_invites
+            .get_mut(&invite)
+            .ok_or(Error::UnknownTransaction)?;
+        if ci.finished {
+            return Err(Error::InvalidState("the INVITE has a final response"));
+        }
+        if !ci.provisional {
+            ci.cancel_pending = true;
+            return Ok(());
+        }
+        self.send_cancel(now, invite);
+        Ok(())
+    }
+
+    pub(crate) fn send_cancel(&mut self, now: Instant, invite: TransactionId) {
+        let Some(ci) = self.client_invites.get_mut(&invite) else {
+            return;
+        };
+        ci.cancel_pending = false;
+        let req = &ci.request;
+        let Some(seq) = crate::usage::cseq(req).map(|c| c.seq) else {
+            return;
+        };
+        let mut b = Builder::request(Method::Cancel, req.request_uri_str().unwrap_or(""));
+        // §9.1: the INVITE's top Via, Route set, From, To and Call-ID.
+        for name in [
+            HeaderName::Via,
+            HeaderName::Route,
+            HeaderName::From,
+            HeaderName::To,
+            HeaderName::CallId,
+        ] {
+            for f in req.fields_named(name) {
+                b = b.raw_header(f.raw_name.as_bytes(), f.value);
+                if name != HeaderName::Route {
+                    break;
+                }
+            }
+        }
+        let target = ci.target;
+        let cancel = b
+            .header("CSeq", format!("{seq} CANCEL"))
+            .header("Max-Forwards", 70)
+            .build();
+        if let Ok(cancel) = cancel
+            && let Ok(id) = self.tx.send_request(now, cancel, target)
+        {
+            self.cancels.insert(id);
+        }
+    }
+
+    /// Starts a request inside a dialog (§12.2.1.1) with Via, Max-Forwards,
+    /// User-Agent, and for target refreshes Contact and our session timer.
+    /// Send it with [`DialogLayer::send`].
+    pub fn request(&mut self, dialog: &DialogId, method: Method) -> Result<Builder, Error> {
+        let transport = self
+            .usages
+            .get(dialog)
+            .ok_or(Error::UnknownDialog)?
+            .target()
+            .transport;
+        let via = self.via(transport);
+        let contact = self.contact(transport);
+        let ua = self.config.user_agent.clone();
+        let usage = self.usages.get_mut(dialog).ok_or(Error::UnknownDialog)?;
+        let mut b = usage
+            .dialog
+            .request(method.clone())
+            .header("Via", via)
+            .header("Max-Forwards", 70)
+            .header("User-Agent", ua);
+        if matches!(method, Method::Invite | Method::Update) {
+            b = b.header("Contact", contact).header("Allow", ALLOW);
+            if let Some(s) = usage.session {
+                b = b
+                    .header(
+                        "Session-Expires",
+                        format!("{};refresher=uac", s.interval.as_secs()),
+                    )
+                    .header("Supported", "timer");
+            }
+        }
+        Ok(b)
+    }
+
+    /// Sends a request built by [`DialogLayer::request`]. An INVITE or
+    /// UPDATE while one of ours is pending is refused (§14.1).
+    pub fn send(&mut self, now: Instant, request: Message) -> Result<TransactionId, Error> {
+        self.send_in_dialog(now, request, true)
+    }
+
+    pub(crate) fn send_in_dialog(
+        &mut self,
+        now: Instant,
+        request: Message,
+        report: bool,
+    ) -> Result<TransactionId, Error> {
+        let dialog = outgoing_dialog_id(&request).ok_or(Error::UnknownDialog)?;
+        let method = request
+            .method()
+            .cloned()
+            .ok_or(Error::Malformed("not a request".into()))?;
+        let usage = self.usages.get(&dialog).ok_or(Error::UnknownDialog)?;
+        let offer = matches!(method, Method::Invite | Method::Update);
+        if offer && usage.outgoing.is_some() {
+            return Err(Error::InvalidState(
+                "an INVITE or UPDATE is pending in this dialog",
+            ));
+        }
+        let target = usage.target();
+        let body = (!request.body().is_empty()).then(|| {
+            let ct = request
+                .raw_header(HeaderName::ContentType)
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .unwrap_or("application/sdp")
+                .to_owned();
+            (Bytes::copy_from_slice(request.body()), ct)
+        });
+        let bye = method == Method::Bye;
+        let id = self.tx.send_request(now, request, target)?;
+        if offer && let Some(u) = self.usages.get_mut(&dialog) {
+            u.outgoing = Some(id);
+        }
+        self.client_requests.insert(
+            id,
+            ClientRequest {
+                dialog: dialog.clone(),
+                method,
+                body,
+                report,
+            },
+        );
+        if bye && report {
+            // The layer's own BYEs end the dialog with their own reason.
+            self.end(&dialog, EndReason::LocalBye);
+        }
+        self.drain(now);
+        Ok(id)
+    }
+
+    /// Ends a confirmed dialog with BYE (§15.1.1). An early dialog of ours
+    /// is ended by cancelling its INVITE instead.
+    pub fn bye(&mut self, now: Instant, dialog: &DialogId) -> Result<TransactionId, Error> {
+        let usage = self.usages.get(dialog).ok_or(Error::UnknownDialog)?;
+        if usage.is_early() && usage.dialog.role() == crate::Role::Uac {
+            return Err(Error::InvalidState("early dialog: cancel the INVITE"));
+        }
+        let bye = self.request(dialog, Method::Bye)?.build()?;
+        self.send(now, bye)
+    }
+
+    /// Starts the answer to a server transaction: §8.2.6 copies, our To
+    /// tag (the same for every response to one INVITE), and for INVITE and
+    /// UPDATE answers that make or refresh a dialog, Contact and Allow.
+    pub fn response(&mut self, id: TransactionId, code: StatusCode) -> Result<Builder, Error> {
+        let ua = self.config.user_agent.clone();
+        if let Some(si) = self.server_invites.get(&id) {
+            let mut b = response_to(&si.request, code, Some(&si.tag)).header("Server", ua);
+            if code.0 > 100 && code.0 < 300 {
+                b = b
+                    .header("Contact", self.contact(si.flow.transport))
+                    .header("Allow", ALLOW);
+                for rr in si.request.fields_named(HeaderName::RecordRoute) {
+                    b = b.raw_header(rr.raw_name.as_bytes(), rr.value);
+                }
+            }
+            return Ok(b);
+        }
+        if let Some((dialog, request)) = self.server_requests.get(&id) {
+            let transport = self
+                .usages
+                .get(dialog)
+                .map_or(Transport::Udp, |u| u.flow.transport);
+            let mut b = response_to(request, code, None).header("Server", ua);
+            if code.is_success() {
+                b = b
+                    .header("Contact", self.contact(transport))
+                    .header("Allow", ALLOW);
+            }
+            return Ok(b);
+        }
+        Err(Error::UnknownTransaction)
+    }
+
+    /// Answers a request reported by [`Event::Request`]. Use
+    /// [`DialogLayer::response`] to start the response, or build it with
+    /// `response_to` and our tag.
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        response: Message,
+    ) -> Result<(), Error> {
+        let r = if self.server_invites.get(&id).is_some_and(|s| !s.answered) {
+            self.respond_invite(now, id, response)
+        } else if self.server_requests.contains_key(&id) {
+            self.respond_in_dialog(now, id, response)
+        } else {
+            self.tx
+                .send_response(now, id, response)
+                .map_err(Error::from)
+        };
+        self.drain(now);
+        r
+    }
+
+    /// Feeds a message from the network.
+    pub fn handle_message(&mut self, now: Instant, inbound: Inbound) {
+        self.tx.handle_message(now, inbound);
+        self.drain(now);
+    }
+
+    /// Reports that sending for transaction `id` failed.
+    pub fn handle_transport_error(&mut self, now: Instant, id: TransactionId) {
+        self.tx.handle_transport_error(id);
+        self.drain(now);
+    }
+
+    /// The next message to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.tx.poll_transmit()
+    }
+
+    /// The next event for the TU.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`DialogLayer::handle_timeout`] must next be called.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        let own = self.timers.peek().map(|Reverse((t, _))| *t);
+        match (own, self.tx.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.tx.handle_timeout(now);
+        self.drain(now);
+        while let Some(Reverse((at, key))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            if let Some(due) = self.due.remove(&key) {
+                self.fire(now, key, due);
+            }
+            self.drain(now);
+        }
+    }
+
+    pub(crate) fn schedule(&mut self, at: Instant, due: Due) -> u64 {
+        self.next_timer += 1;
+        self.timers.push(Reverse((at, self.next_timer)));
+        self.due.insert(self.next_timer, due);
+        self.next_timer
+    }
+
+    /// Removes a dialog and tells the TU.
+    pub(crate) fn end(&mut self, dialog: &DialogId, reason: EndReason) {
+        if self.usages.remove(dialog).is_some() {
+            self.events.push_back(Event::DialogTerminated {
+                dialog: dialog.clone(),
+                reason,
+            });
+        }
+    }
+
+    /// Sends a request the layer makes on its own (ACK aside): BYE, PRACK,
+    /// refreshes, retries.
+    pub(crate) fn send_own(
+        &mut self,
+        now: Instant,
+        dialog: &DialogId,
+        method: Method,
+        extra: &[(&str, String)],
+        body: Option<&(Bytes, String)>,
+    ) -> Option<TransactionId> {
+        let mut b = self.request(dialog, method).ok()?;
+        for (name, value) in extra {
+            b = b.header(name, value);
+        }
+        if let Some((body, ct)) = body {
+            b = b.body(body.clone(), ct);
+        }
+        let request = b.build().ok()?;
+        self.send_in_dialog(now, request, false).ok()
+    }
+
+    /// A §14.1 retry delay: 2.1–4 s when we own the Call-ID (we sent the
+    /// dialog's INVITE), else 0–2 s, in units of 10 ms.
+    pub(crate) fn glare_delay(&mut self, owner: bool) -> Duration {
+        let r = self.random();
+        if owner {
+            Duration::from_millis(2100 + 10 * (r % 191))
+        } else {
+            Duration::from_millis(10 * (r % 201))
+        }
+    }
+
+    pub(crate) fn schedule_retry(&mut self, now: Instant, dialog: &DialogId, retry: Retry) {
+        let Some(owner) = self
+            .usages
+            .get(dialog)
+            .map(|u| u.dialog.role() == crate::Role::Uac)
+        else {
+            return;
+        };
+        let delay = self.glare_delay(owner);
+        if let Some(u) = self.usages.get_mut(dialog) {
+            u.retry = Some(retry);
+        }
+        self.schedule(now + delay, Due::Retry(dialog.clone()));
+    }
+}
