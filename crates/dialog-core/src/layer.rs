@@ -152,6 +152,14 @@ pub enum Error {
     InvalidState(&'static str),
     /// The message could not be built or lacks what the dialog needs.
     Malformed(String),
+    /// No final response in time (Timer B or F).
+    Timeout,
+    /// The transport failed.
+    TransportFailed,
+    /// The endpoint has stopped.
+    Stopped,
+    /// The target could not be resolved.
+    Resolve(String),
 }
 
 impl fmt::Display for Error {
@@ -162,6 +170,10 @@ impl fmt::Display for Error {
             Error::UnknownTransaction => f.write_str("unknown transaction"),
             Error::InvalidState(why) => write!(f, "not possible now: {why}"),
             Error::Malformed(why) => write!(f, "malformed: {why}"),
+            Error::Timeout => f.write_str("timeout"),
+            Error::TransportFailed => f.write_str("transport error"),
+            Error::Stopped => f.write_str("endpoint stopped"),
+            Error::Resolve(why) => write!(f, "cannot resolve {why}"),
         }
     }
 }

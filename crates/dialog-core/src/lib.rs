@@ -1,11 +1,20 @@
 //! # dialog-core
 //!
-//! SIP dialogs (RFC 3261 §12) as plain state: created from the request and
-//! response that establish them on either side, they build in-dialog
-//! requests (route set, loose or strict routing, CSeq) and check incoming
-//! ones (CSeq order, remote target refresh). [`Dialogs`] matches requests to
-//! dialogs and tells which get 481. No I/O and no clock; the `Endpoint` that
-//! drives dialogs over transactions and transports builds on this.
+//! SIP dialogs (RFC 3261 §12) and the endpoint runtime applications use.
+//!
+//! - [`Dialog`] is one dialog as plain state: created from the request and
+//!   response that establish it on either side, it builds in-dialog requests
+//!   (route set, loose or strict routing, CSeq) and checks incoming ones.
+//!   [`Dialogs`] matches requests to dialogs and tells which get 481.
+//! - [`DialogLayer`] is the sans-IO user agent core on top of
+//!   transaction-core: dialogs per fork, ACK for every 2xx, the UAS 2xx
+//!   retransmitted until its ACK, CANCEL → 487, glare → 491 with the §14.1
+//!   retry, PRACK (RFC 3262), session timers (RFC 4028). No I/O and no
+//!   clock: `handle_*` in, `poll_*` out.
+//! - [`Endpoint`] is the tokio shell: transports from sip-transport, the
+//!   dialog layer sharded by Call-ID across tasks, an async API for requests
+//!   and responses, an [`Incoming`] stream of requests and dialog events,
+//!   and graceful shutdown.
 //!
 //! ```
 //! use dialog_core::{Dialog, DialogState};
@@ -23,13 +32,19 @@
 //! ```
 
 mod dialog;
+mod endpoint;
 mod layer;
+mod shard;
 mod table;
 mod uac;
 mod uas;
 mod usage;
 
 pub use dialog::{Dialog, DialogError, DialogId, DialogState, Role};
+pub use endpoint::{
+    ClientEvent, ClientTransaction, Endpoint, EndpointConfig, EndpointEvent, Incoming,
+    IncomingRequest,
+};
 pub use layer::{ALLOW, Config, DialogLayer, Error, Event};
 pub use table::{Dialogs, Match};
 pub use usage::EndReason;

@@ -76,7 +76,11 @@ where
                 break;
             }
             buf.reserve(4096);
-            match tokio::time::timeout(idle, reader.read_buf(&mut buf)).await {
+            let read = tokio::select! {
+                () = shared.closed() => break,
+                r = tokio::time::timeout(idle, reader.read_buf(&mut buf)) => r,
+            };
+            match read {
                 Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
                 Ok(Ok(_)) => {}
             }

@@ -210,7 +210,7 @@ impl TransportLayer {
 /// Prepares a request for the wire: asks for `rport` (RFC 3581 §3) if the
 /// top Via does not, and switches an oversized UDP request to TCP with its
 /// top Via saying so (RFC 3261 §18.1.1).
-fn fit_transport(mut request: Message, mut target: Target) -> (Message, Target) {
+pub fn fit_transport(mut request: Message, mut target: Target) -> (Message, Target) {
     let chosen = transport_for(target.transport, request.wire_len());
     let rewritten = match request.header::<Via<'_>>() {
         Some(Ok(via)) if chosen != target.transport || via.rport().is_none() => {

@@ -36,7 +36,7 @@ use sip_core::{Limits, Message, Mode};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
-pub use layer::{TransportHandle, TransportLayer};
+pub use layer::{TransportHandle, TransportLayer, fit_transport};
 pub use sip_core::Transport;
 pub use stamp::stamp_via;
 pub use tls::TlsConfig;
@@ -125,6 +125,8 @@ pub(crate) struct Shared {
     tls: Option<tls::Tls>,
     pub(crate) conns: Mutex<Connections>,
     pub(crate) inbound: mpsc::Sender<Received>,
+    /// Set once by [`Transports::close`].
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// Open connections: by id, and by the addresses they serve — the peer's
@@ -140,6 +142,12 @@ pub(crate) struct Connections {
 }
 
 impl Shared {
+    /// Resolves once the transports are closing.
+    pub(crate) async fn closed(&self) {
+        let mut rx = self.closing.subscribe();
+        let _ = rx.wait_for(|closing| *closing).await;
+    }
+
     /// Registers a connection if the limits allow; returns its id.
     pub(crate) fn admit(
         &self,
@@ -281,6 +289,7 @@ impl Transports {
             tls,
             conns: Mutex::new(Connections::default()),
             inbound: tx,
+            closing: tokio::sync::watch::Sender::new(false),
         });
         let mut udp = Vec::new();
         for addr in &config.udp {
@@ -324,6 +333,27 @@ impl Transports {
     /// The next message received on any transport.
     pub async fn recv(&mut self) -> Option<Received> {
         self.inbound.recv().await
+    }
+
+    /// Splits off the stream of received messages, so that the transports
+    /// can be shared (`Arc`) by senders while one task receives.
+    pub fn take_inbound(&mut self) -> mpsc::Receiver<Received> {
+        let (_, closed) = mpsc::channel(1);
+        std::mem::replace(&mut self.inbound, closed)
+    }
+
+    /// Stops listening and receiving, and closes every connection once
+    /// its queued messages are written.
+    pub fn close(&self) {
+        self.shared.closing.send_replace(true);
+        let mut c = self
+            .shared
+            .conns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Dropping the senders ends each writer after its queue drains.
+        c.by_id.clear();
+        c.by_addr.clear();
     }
 
     /// Open stream and WebSocket connections.
@@ -493,7 +523,11 @@ async fn udp_loop(sock: Arc<UdpSocket>, shared: Arc<Shared>) {
     let Ok(local) = sock.local_addr() else { return };
     let mut buf = vec![0u8; 65_535];
     loop {
-        let Ok((n, source)) = sock.recv_from(&mut buf).await else {
+        let received = tokio::select! {
+            () = shared.closed() => return,
+            r = sock.recv_from(&mut buf) => r,
+        };
+        let Ok((n, source)) = received else {
             continue;
         };
         let data = &buf[..n];
@@ -529,7 +563,11 @@ async fn udp_loop(sock: Arc<UdpSocket>, shared: Arc<Shared>) {
 
 async fn accept_loop(listener: TcpListener, transport: Transport, shared: Arc<Shared>) {
     loop {
-        match listener.accept().await {
+        let accepted = tokio::select! {
+            () = shared.closed() => return,
+            a = listener.accept() => a,
+        };
+        match accepted {
             Ok((stream, peer)) => {
                 // Refuse at once when the source is over its limit, before any handshake.
                 let over = shared.conns.lock().map(|c| {

@@ -102,7 +102,11 @@ where
         let limits = shared.config.limits;
         let idle = shared.config.idle_timeout;
         loop {
-            let next = match tokio::time::timeout(idle, stream.next()).await {
+            let read = tokio::select! {
+                () = shared.closed() => break,
+                r = tokio::time::timeout(idle, stream.next()) => r,
+            };
+            let next = match read {
                 Ok(Some(Ok(m))) => m,
                 _ => break,
             };

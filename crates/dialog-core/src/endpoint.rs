@@ -1,0 +1,482 @@
+//! `Endpoint`: the tokio shell around [`DialogLayer`]. It binds the
+//! transports, shards the dialog layer by Call-ID across tasks (so a
+//! multi-thread runtime uses every core and one busy dialog never holds up
+//! the rest), and gives applications an async API: send requests and await
+//! their responses, receive requests with a handle to answer them, follow
+//! dialog events, and shut down gracefully.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use sip_core::builder::Builder;
+use sip_core::{Message, Method, StatusCode, Uri};
+use sip_transport::resolve::{HickoryDns, resolve};
+use sip_transport::{Received, Transports};
+use tokio::sync::{mpsc, oneshot};
+use transaction_core::{Target, TransactionId, Transport};
+
+use crate::shard::{Command, Shard};
+use crate::{Config, DialogId, DialogState, EndReason, Error};
+
+/// What an [`Endpoint`] is built from.
+#[derive(Clone, Debug)]
+pub struct EndpointConfig {
+    /// Listen addresses per transport, TLS files, limits.
+    pub transport: sip_transport::Config,
+    /// Timers, user agent, session timers, 100rel. `local` is filled in
+    /// from the bound addresses.
+    pub dialog: Config,
+    /// Where requests outside a dialog go when no target is given (else the
+    /// Request-URI is resolved per RFC 3263).
+    pub outbound_proxy: Option<Target>,
+    /// Dialog-layer shards; 0 means one per CPU.
+    pub shards: usize,
+    /// How long [`Endpoint::shutdown`] waits for live transactions.
+    pub shutdown_grace: Duration,
+}
+
+impl EndpointConfig {
+    /// UDP and TCP on 127.0.0.1 with ports chosen by the OS.
+    pub fn loopback() -> EndpointConfig {
+        EndpointConfig {
+            transport: sip_transport::Config::loopback(),
+            dialog: Config::default(),
+            outbound_proxy: None,
+            shards: 0,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Something the application should see.
+#[derive(Debug)]
+pub enum EndpointEvent {
+    /// A request to answer.
+    Request(IncomingRequest),
+    /// A dialog was created (by a 1xx or 2xx, either side).
+    DialogCreated {
+        /// The dialog.
+        dialog: DialogId,
+        /// Early or confirmed.
+        state: DialogState,
+    },
+    /// An early dialog was confirmed.
+    DialogConfirmed {
+        /// The dialog.
+        dialog: DialogId,
+    },
+    /// A dialog ended.
+    DialogTerminated {
+        /// The dialog.
+        dialog: DialogId,
+        /// Why.
+        reason: EndReason,
+    },
+    /// The ACK for our 2xx arrived.
+    Ack {
+        /// The dialog.
+        dialog: DialogId,
+        /// The ACK.
+        request: Message,
+    },
+    /// The peer cancelled an INVITE (answered 487 for us).
+    Cancelled {
+        /// The INVITE's transaction, as in [`IncomingRequest::id`].
+        invite: TransactionId,
+    },
+    /// A session refresh succeeded (RFC 4028).
+    Refreshed {
+        /// The dialog.
+        dialog: DialogId,
+    },
+}
+
+/// A received request and the handle to answer it.
+#[derive(Debug)]
+pub struct IncomingRequest {
+    /// The request.
+    pub request: Message,
+    /// Where it came from.
+    pub source: Target,
+    /// Its dialog, for requests inside one.
+    pub dialog: Option<DialogId>,
+    pub(crate) id: TransactionId,
+    pub(crate) shard: mpsc::Sender<Command>,
+}
+
+impl IncomingRequest {
+    /// The server transaction.
+    pub fn id(&self) -> TransactionId {
+        self.id
+    }
+
+    /// Answers with `code`, letting `edit` add headers or a body to the
+    /// response the dialog layer starts (To tag, Contact, Allow included).
+    pub async fn answer(
+        &self,
+        code: StatusCode,
+        edit: impl FnOnce(Builder) -> Builder + Send + 'static,
+    ) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        let cmd = Command::Answer(self.id, code, Box::new(edit), tx);
+        self.shard.send(cmd).await.map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?
+    }
+
+    /// Answers with `code` and nothing more.
+    pub async fn reply(&self, code: StatusCode) -> Result<(), Error> {
+        self.answer(code, |b| b).await
+    }
+
+    /// Answers with a response built elsewhere.
+    pub async fn respond(&self, response: Message) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        let cmd = Command::Respond(self.id, response, tx);
+        self.shard.send(cmd).await.map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?
+    }
+}
+
+/// What a client transaction reports.
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // responses are the common case
+pub enum ClientEvent {
+    /// A response (each 1xx; the final one, a 2xx only once).
+    Response {
+        /// The response.
+        response: Message,
+        /// The dialog it made or belongs to.
+        dialog: Option<DialogId>,
+    },
+    /// The request was sent again as a new transaction (491 or 422).
+    Retrying,
+    /// No final response in time.
+    Timeout,
+    /// The transport failed.
+    TransportError,
+}
+
+/// A request we sent; its responses arrive here.
+#[derive(Debug)]
+pub struct ClientTransaction {
+    id: TransactionId,
+    shard: mpsc::Sender<Command>,
+    events: mpsc::Receiver<ClientEvent>,
+}
+
+impl ClientTransaction {
+    /// The transaction (the first one, if the request was retried).
+    pub fn id(&self) -> TransactionId {
+        self.id
+    }
+
+    /// The next response or outcome; `None` once nothing more will come.
+    pub async fn next(&mut self) -> Option<ClientEvent> {
+        self.events.recv().await
+    }
+
+    /// Waits for the final response (skipping 1xx, following retries).
+    pub async fn final_response(&mut self) -> Result<(Message, Option<DialogId>), Error> {
+        loop {
+            match self.next().await {
+                Some(ClientEvent::Response { response, dialog })
+                    if response.status().is_some_and(StatusCode::is_final) =>
+                {
+                    let retried_491 = response.status() == Some(StatusCode::REQUEST_PENDING);
+                    if !retried_491 {
+                        return Ok((response, dialog));
+                    }
+                    // The layer retries after 491 (§14.1): wait for that.
+                    match self.next().await {
+                        Some(ClientEvent::Retrying) => {}
+                        Some(ClientEvent::Timeout) | None => return Ok((response, dialog)),
+                        Some(ClientEvent::TransportError) => return Err(Error::TransportFailed),
+                        Some(ClientEvent::Response { response, dialog }) => {
+                            return Ok((response, dialog));
+                        }
+                    }
+                }
+                Some(ClientEvent::Response { .. } | ClientEvent::Retrying) => {}
+                Some(ClientEvent::Timeout) => return Err(Error::Timeout),
+                Some(ClientEvent::TransportError) => return Err(Error::TransportFailed),
+                None => return Err(Error::Stopped),
+            }
+        }
+    }
+
+    /// Cancels an INVITE (RFC 3261 §9.1).
+    pub async fn cancel(&self) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        let cmd = Command::Cancel(self.id, tx);
+        self.shard.send(cmd).await.map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?
+    }
+}
+
+struct Inner {
+    shards: Vec<mpsc::Sender<Command>>,
+    transports: Arc<Transports>,
+    local: Vec<(Transport, SocketAddr)>,
+    config: EndpointConfig,
+    tokens: AtomicU64,
+    seed: u64,
+}
+
+/// The SIP endpoint (see the module documentation). Cheap to clone.
+#[derive(Clone)]
+pub struct Endpoint {
+    inner: Arc<Inner>,
+}
+
+/// The stream of [`EndpointEvent`]s.
+pub struct Incoming {
+    rx: mpsc::Receiver<EndpointEvent>,
+}
+
+impl Incoming {
+    /// The next event; `None` after shutdown.
+    pub async fn next(&mut self) -> Option<EndpointEvent> {
+        self.rx.recv().await
+    }
+}
+
+fn shard_of(call_id: &str, n: usize) -> usize {
+    // FNV-1a: stable and cheap.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in call_id.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % n.max(1) as u64) as usize
+}
+
+fn seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(std::process::id()) << 32)
+}
+
+impl Endpoint {
+    /// Binds the transports and starts the shards (inside a tokio runtime).
+    pub async fn start(mut config: EndpointConfig) -> io::Result<(Endpoint, Incoming)> {
+        let mut transports = Transports::bind(config.transport.clone()).await?;
+        let mut local = Vec::new();
+        for t in [
+            Transport::Udp,
+            Transport::Tcp,
+            Transport::Tls,
+            Transport::Ws,
+            Transport::Wss,
+        ] {
+            if let Some(a) = transports.local_addr(t) {
+                local.push((t, a));
+            }
+        }
+        config.dialog.local = local.clone();
+        let inbound = transports.take_inbound();
+        let transports = Arc::new(transports);
+        let n = if config.shards == 0 {
+            std::thread::available_parallelism().map_or(1, usize::from)
+        } else {
+            config.shards
+        };
+        let (events_tx, events_rx) = mpsc::channel(4096);
+        let seed = seed();
+        let mut shards = Vec::with_capacity(n);
+        for i in 0..n {
+            let (tx, rx) = mpsc::channel(1024);
+            let layer = crate::DialogLayer::new(config.dialog.clone(), seed.wrapping_add(i as u64));
+            let shard = Shard::new(layer, tx.clone(), transports.clone(), events_tx.clone());
+            tokio::spawn(shard.run(rx));
+            shards.push(tx);
+        }
+        tokio::spawn(dispatch(inbound, shards.clone()));
+        let endpoint = Endpoint {
+            inner: Arc::new(Inner {
+                shards,
+                transports,
+                local,
+                config,
+                tokens: AtomicU64::new(0),
+                seed,
+            }),
+        };
+        Ok((endpoint, Incoming { rx: events_rx }))
+    }
+
+    /// Our bound address for a transport.
+    pub fn local_addr(&self, transport: Transport) -> Option<SocketAddr> {
+        self.inner
+            .local
+            .iter()
+            .find(|(t, _)| *t == transport)
+            .map(|(_, a)| *a)
+    }
+
+    fn token(&self) -> String {
+        let n = self.inner.tokens.fetch_add(1, Ordering::Relaxed);
+        let mut z = self
+            .inner
+            .seed
+            .wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        format!("{:016x}", z ^ (z >> 31))
+    }
+
+    /// Where a request to `uri` goes: the outbound proxy if one is set, else
+    /// the first RFC 3263 target of the URI.
+    pub async fn target_for(&self, uri: &str) -> Result<Target, Error> {
+        if let Some(proxy) = self.inner.config.outbound_proxy {
+            return Ok(proxy);
+        }
+        let parsed = Uri::parse(uri).map_err(|e| Error::Resolve(format!("{uri}: {e}")))?;
+        let Uri::Sip(sip) = parsed else {
+            return Err(Error::Resolve(format!("{uri} is not a sip: or sips: URI")));
+        };
+        let supported: Vec<Transport> = self.inner.local.iter().map(|(t, _)| *t).collect();
+        let dns = HickoryDns::from_system().map_err(|e| Error::Resolve(e.to_string()))?;
+        let targets = resolve(&sip, &dns, &supported, |_| 0)
+            .await
+            .map_err(|e| Error::Resolve(format!("{uri}: {e}")))?;
+        targets
+            .first()
+            .copied()
+            .ok_or_else(|| Error::Resolve(format!("{uri} resolves to nothing")))
+    }
+
+    /// Starts a request outside any dialog (new Call-ID and From tag, CSeq
+    /// 1, Via for `target`'s transport, Max-Forwards, Contact, User-Agent).
+    pub fn new_request(
+        &self,
+        method: Method,
+        uri: &str,
+        target: Target,
+        from: &str,
+        to: &str,
+    ) -> Builder {
+        let local = self
+            .local_addr(target.transport)
+            .or_else(|| self.inner.local.first().map(|(_, a)| *a))
+            .unwrap_or_else(|| ([127, 0, 0, 1], 5060).into());
+        let contact = match target.transport {
+            Transport::Udp => format!("<sip:{}@{local}>", self.inner.config.dialog.user),
+            t => format!(
+                "<sip:{}@{local};transport={}>",
+                self.inner.config.dialog.user,
+                t.as_str().to_ascii_lowercase()
+            ),
+        };
+        Builder::request(method.clone(), uri)
+            .header(
+                "Via",
+                format!(
+                    "SIP/2.0/{} {local};branch=z9hG4bK{};rport",
+                    target.transport.as_str(),
+                    self.token()
+                ),
+            )
+            .header("Max-Forwards", 70)
+            .header("From", format!("{from};tag={}", self.token()))
+            .header("To", to)
+            .header("Call-ID", self.token())
+            .header("CSeq", format!("1 {method}"))
+            .header("Contact", contact)
+            .header("User-Agent", &self.inner.config.dialog.user_agent)
+    }
+
+    fn shard(&self, call_id: &str) -> mpsc::Sender<Command> {
+        let n = self.inner.shards.len();
+        self.inner.shards[shard_of(call_id, n)].clone()
+    }
+
+    /// Sends a request outside any dialog to `target`. A UDP request over
+    /// 1300 bytes goes over TCP (RFC 3261 §18.1.1).
+    pub async fn send(&self, request: Message, target: Target) -> Result<ClientTransaction, Error> {
+        let (request, target) = sip_transport::fit_transport(request, target);
+        let shard = self.shard(request.call_id().unwrap_or(""));
+        let (tx, rx) = oneshot::channel();
+        shard
+            .send(Command::Send(request, Some(target), tx))
+            .await
+            .map_err(|_| Error::Stopped)?;
+        let (id, events) = rx.await.map_err(|_| Error::Stopped)??;
+        Ok(ClientTransaction { id, shard, events })
+    }
+
+    /// Sends a request inside `dialog`, letting `edit` add headers or a
+    /// body to the one the dialog builds (§12.2.1.1).
+    pub async fn send_in_dialog(
+        &self,
+        dialog: &DialogId,
+        method: Method,
+        edit: impl FnOnce(Builder) -> Builder + Send + 'static,
+    ) -> Result<ClientTransaction, Error> {
+        let shard = self.shard(&dialog.call_id);
+        let (tx, rx) = oneshot::channel();
+        shard
+            .send(Command::InDialog(
+                dialog.clone(),
+                method,
+                Box::new(edit),
+                tx,
+            ))
+            .await
+            .map_err(|_| Error::Stopped)?;
+        let (id, events) = rx.await.map_err(|_| Error::Stopped)??;
+        Ok(ClientTransaction { id, shard, events })
+    }
+
+    /// Ends a confirmed dialog with BYE.
+    pub async fn bye(&self, dialog: &DialogId) -> Result<ClientTransaction, Error> {
+        self.send_in_dialog(dialog, Method::Bye, |b| b).await
+    }
+
+    /// Live dialogs across the shards.
+    pub async fn dialog_count(&self) -> usize {
+        let mut total = 0;
+        for shard in &self.inner.shards {
+            let (tx, rx) = oneshot::channel();
+            if shard.send(Command::Count(tx)).await.is_ok() {
+                total += rx.await.unwrap_or(0);
+            }
+        }
+        total
+    }
+
+    /// Graceful shutdown: new requests outside dialogs get 503, live
+    /// transactions get up to `shutdown_grace` to finish, then listeners
+    /// and connections close and the event stream ends.
+    pub async fn shutdown(&self) {
+        let mut waits = Vec::new();
+        for shard in &self.inner.shards {
+            let (tx, rx) = oneshot::channel();
+            if shard
+                .send(Command::Drain(self.inner.config.shutdown_grace, tx))
+                .await
+                .is_ok()
+            {
+                waits.push(rx);
+            }
+        }
+        for w in waits {
+            let _ = w.await;
+        }
+        self.inner.transports.close();
+        for shard in &self.inner.shards {
+            let _ = shard.send(Command::Stop).await;
+        }
+    }
+}
+
+async fn dispatch(mut inbound: mpsc::Receiver<Received>, shards: Vec<mpsc::Sender<Command>>) {
+    while let Some(r) = inbound.recv().await {
+        let i = shard_of(r.message.call_id().unwrap_or(""), shards.len());
+        if shards[i].send(Command::Inbound(r)).await.is_err() {
+            return;
+        }
+    }
+}

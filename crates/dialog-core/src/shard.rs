@@ -1,0 +1,330 @@
+//! One shard of an [`Endpoint`](crate::Endpoint): a task that owns a
+//! [`DialogLayer`] for the Call-IDs hashed to it, feeds it received
+//! messages, commands and timers, sends what it transmits, and routes its
+//! events to the application and to waiting client transactions.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sip_core::builder::{Builder, response_to};
+use sip_core::{Message, Method, StatusCode};
+use sip_transport::{Received, Transports};
+use tokio::sync::{mpsc, oneshot};
+use transaction_core::{Inbound, Target, TransactionId};
+
+use crate::endpoint::{ClientEvent, EndpointEvent, IncomingRequest};
+use crate::{DialogId, DialogLayer, Error, Event};
+
+pub(crate) type Edit = Box<dyn FnOnce(Builder) -> Builder + Send>;
+pub(crate) type Opened = Result<(TransactionId, mpsc::Receiver<ClientEvent>), Error>;
+type Done = oneshot::Sender<Result<(), Error>>;
+
+/// What the endpoint asks of a shard.
+pub(crate) enum Command {
+    Inbound(Received),
+    Send(Message, Option<Target>, oneshot::Sender<Opened>),
+    InDialog(DialogId, Method, Edit, oneshot::Sender<Opened>),
+    Answer(TransactionId, StatusCode, Edit, Done),
+    Respond(TransactionId, Message, Done),
+    Cancel(TransactionId, Done),
+    Count(oneshot::Sender<usize>),
+    /// Refuse new requests outside dialogs; reply once idle or at the
+    /// deadline (the shard keeps running).
+    Drain(Duration, oneshot::Sender<()>),
+    /// Exit.
+    Stop,
+}
+
+/// Responses a client transaction can report: a few 1xx and a final.
+const CLIENT_EVENTS: usize = 32;
+
+pub(crate) struct Shard {
+    layer: DialogLayer,
+    me: mpsc::Sender<Command>,
+    transports: Arc<Transports>,
+    events: mpsc::Sender<EndpointEvent>,
+    /// Waiting client transactions; the flag marks INVITE/UPDATE, which
+    /// stay registered after a 491 for their retry.
+    clients: HashMap<TransactionId, (mpsc::Sender<ClientEvent>, bool)>,
+    /// Requests given to the application and not yet answered finally.
+    unanswered: HashMap<TransactionId, Message>,
+    draining: Option<(Instant, Vec<oneshot::Sender<()>>)>,
+    stopped: bool,
+}
+
+impl Shard {
+    pub(crate) fn new(
+        layer: DialogLayer,
+        me: mpsc::Sender<Command>,
+        transports: Arc<Transports>,
+        events: mpsc::Sender<EndpointEvent>,
+    ) -> Shard {
+        Shard {
+            layer,
+            me,
+            transports,
+            events,
+            clients: HashMap::new(),
+            unanswered: HashMap::new(),
+            draining: None,
+            stopped: false,
+        }
+    }
+
+    pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        loop {
+            let deadline = [
+                self.layer.poll_timeout(),
+                self.draining.as_ref().map(|d| d.0),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                cmd = rx.recv() => {
+                    let Some(cmd) = cmd else { break };
+                    self.command(cmd);
+                    // Take what else is queued before sending (batching).
+                    for _ in 0..64 {
+                        match rx.try_recv() {
+                            Ok(cmd) => self.command(cmd),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                () = sleep => self.layer.handle_timeout(Instant::now()),
+            }
+            self.flush().await;
+            self.check_drained();
+            if self.stopped {
+                break;
+            }
+        }
+    }
+
+    /// Tells shutdown once nothing is left to finish (or time is up).
+    fn check_drained(&mut self) {
+        let Some((deadline, waiting)) = &mut self.draining else {
+            return;
+        };
+        let idle = self.clients.is_empty() && self.unanswered.is_empty();
+        if idle || Instant::now() >= *deadline {
+            for w in waiting.drain(..) {
+                let _ = w.send(());
+            }
+        }
+    }
+
+    fn open(&mut self, sent: Result<TransactionId, Error>, offer: bool) -> Opened {
+        let id = sent?;
+        let (tx, rx) = mpsc::channel(CLIENT_EVENTS);
+        self.clients.insert(id, (tx, offer));
+        Ok((id, rx))
+    }
+
+    fn command(&mut self, cmd: Command) {
+        let now = Instant::now();
+        match cmd {
+            Command::Inbound(r) => self.layer.handle_message(
+                now,
+                Inbound {
+                    message: r.message,
+                    transport: r.transport,
+                    source: r.source,
+                },
+            ),
+            Command::Send(request, target, reply) => {
+                let offer = request.method() == Some(&Method::Invite);
+                let sent = match target {
+                    Some(t) => self.layer.send_request(now, request, t),
+                    None => Err(Error::Resolve("no target".into())),
+                };
+                let _ = reply.send(self.open(sent, offer));
+            }
+            Command::InDialog(dialog, method, edit, reply) => {
+                let offer = matches!(method, Method::Invite | Method::Update);
+                let sent = self
+                    .layer
+                    .request(&dialog, method)
+                    .and_then(|b| edit(b).build().map_err(Error::from))
+                    .and_then(|r| self.layer.send(now, r));
+                let _ = reply.send(self.open(sent, offer));
+            }
+            Command::Answer(id, code, edit, reply) => {
+                let built = match self.layer.response(id, code) {
+                    Ok(b) => Ok(b),
+                    Err(_) => match self.unanswered.get(&id) {
+                        Some(request) => {
+                            Ok(response_to(request, code, Some(&self.layer.new_token()))
+                                .header("Server", &self.layer.config().user_agent))
+                        }
+                        None => Err(Error::UnknownTransaction),
+                    },
+                };
+                let r = built
+                    .and_then(|b| edit(b).build().map_err(Error::from))
+                    .and_then(|m| self.respond(now, id, m));
+                let _ = reply.send(r);
+            }
+            Command::Respond(id, response, reply) => {
+                let _ = reply.send(self.respond(now, id, response));
+            }
+            Command::Cancel(id, reply) => {
+                let _ = reply.send(self.layer.cancel(now, id));
+            }
+            Command::Count(reply) => {
+                let _ = reply.send(self.layer.dialog_count());
+            }
+            Command::Drain(grace, reply) => match &mut self.draining {
+                Some((_, waiting)) => waiting.push(reply),
+                None => self.draining = Some((now + grace, vec![reply])),
+            },
+            Command::Stop => self.stopped = true,
+        }
+    }
+
+    fn respond(&mut self, now: Instant, id: TransactionId, response: Message) -> Result<(), Error> {
+        let is_final = response.status().is_some_and(StatusCode::is_final);
+        self.layer.respond(now, id, response)?;
+        if is_final {
+            self.unanswered.remove(&id);
+        }
+        Ok(())
+    }
+
+    /// Sends every transmit and routes every event until neither is left.
+    async fn flush(&mut self) {
+        loop {
+            let mut progress = false;
+            while let Some(t) = self.layer.poll_transmit() {
+                progress = true;
+                if let Err(e) = self
+                    .transports
+                    .send(t.transport, t.destination, t.payload)
+                    .await
+                {
+                    tracing::debug!(%e, dest = %t.destination, "send failed");
+                    if let Some(id) = t.transaction {
+                        self.layer.handle_transport_error(Instant::now(), id);
+                    }
+                }
+            }
+            while let Some(e) = self.layer.poll_event() {
+                progress = true;
+                self.route(e);
+            }
+            if !progress {
+                return;
+            }
+        }
+    }
+
+    fn notify_client(&mut self, id: TransactionId, event: ClientEvent, done: bool) {
+        let keep_for_retry = matches!(&event, ClientEvent::Response { response, .. }
+            if response.status() == Some(StatusCode::REQUEST_PENDING));
+        let Some((tx, offer)) = self.clients.get(&id) else {
+            return;
+        };
+        let _ = tx.try_send(event);
+        if done && !(keep_for_retry && *offer) {
+            self.clients.remove(&id);
+        }
+    }
+
+    fn route(&mut self, e: Event) {
+        let now = Instant::now();
+        let app = match e {
+            Event::Request {
+                id,
+                request,
+                source,
+                dialog,
+            } => {
+                if self.draining.is_some() && dialog.is_none() {
+                    self.refuse(now, id, &request);
+                    return;
+                }
+                self.unanswered.insert(id, request.clone());
+                EndpointEvent::Request(IncomingRequest {
+                    request,
+                    source,
+                    dialog,
+                    id,
+                    shard: self.me.clone(),
+                })
+            }
+            Event::Response {
+                id,
+                response,
+                dialog,
+            } => {
+                let done = response.status().is_some_and(StatusCode::is_final);
+                self.notify_client(id, ClientEvent::Response { response, dialog }, done);
+                return;
+            }
+            Event::Retrying { previous, id } => {
+                if let Some(entry) = self.clients.remove(&previous) {
+                    let _ = entry.0.try_send(ClientEvent::Retrying);
+                    self.clients.insert(id, entry);
+                }
+                return;
+            }
+            Event::Timeout { id } => {
+                self.notify_client(id, ClientEvent::Timeout, true);
+                return;
+            }
+            Event::TransportError { id } => {
+                self.notify_client(id, ClientEvent::TransportError, true);
+                return;
+            }
+            Event::Ack { dialog, request } => EndpointEvent::Ack { dialog, request },
+            Event::Cancelled { invite } => {
+                self.unanswered.remove(&invite);
+                EndpointEvent::Cancelled { invite }
+            }
+            Event::DialogCreated { dialog, state } => {
+                EndpointEvent::DialogCreated { dialog, state }
+            }
+            Event::DialogConfirmed { dialog } => EndpointEvent::DialogConfirmed { dialog },
+            Event::DialogTerminated { dialog, reason } => {
+                EndpointEvent::DialogTerminated { dialog, reason }
+            }
+            Event::Refreshed { dialog } => EndpointEvent::Refreshed { dialog },
+        };
+        match self.events.try_send(app) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(EndpointEvent::Request(r))) => {
+                // The application is behind: shed load rather than queue.
+                tracing::warn!("application not keeping up; answering 503");
+                self.refuse(now, r.id, &r.request);
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!("application not keeping up; dialog event dropped");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// 503 for a request we will not hand to the application.
+    fn refuse(&mut self, now: Instant, id: TransactionId, request: &Message) {
+        self.unanswered.remove(&id);
+        let built = match self.layer.response(id, StatusCode::SERVICE_UNAVAILABLE) {
+            Ok(b) => b,
+            Err(_) => response_to(
+                request,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(&self.layer.new_token()),
+            ),
+        };
+        if let Ok(r) = built.header("Retry-After", 5).build() {
+            let _ = self.layer.respond(now, id, r);
+        }
+    }
+}

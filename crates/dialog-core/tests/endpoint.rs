@@ -1,0 +1,263 @@
+//! Endpoints on loopback: calls, in-dialog requests, sharding under
+//! concurrent calls, and graceful shutdown.
+
+use std::time::Duration;
+
+use dialog_core::{
+    ClientEvent, DialogId, EndReason, Endpoint, EndpointConfig, EndpointEvent, Error, Incoming,
+};
+use sip_core::{Method, StatusCode};
+use transaction_core::{Target, Transport};
+
+async fn endpoint(name: &str, transport: Transport) -> (Endpoint, Incoming) {
+    let mut config = EndpointConfig::loopback();
+    config.dialog.user = name.to_owned();
+    config.shards = 2;
+    if transport == Transport::Ws {
+        config.transport.ws = vec![([127, 0, 0, 1], 0).into()];
+    }
+    Endpoint::start(config).await.expect("start")
+}
+
+/// A UAS application: rings, answers INVITEs 200, and answers every other
+/// request 200, until its event stream ends.
+fn serve(mut incoming: Incoming) -> tokio::task::JoinHandle<Vec<EndpointEvent>> {
+    tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while let Some(e) = incoming.next().await {
+            if let EndpointEvent::Request(r) = &e {
+                if r.request.method() == Some(&Method::Invite) && r.dialog.is_none() {
+                    r.reply(StatusCode::RINGING).await.expect("180");
+                }
+                r.answer(StatusCode::OK, |b| b.header("X-App", "served"))
+                    .await
+                    .expect("200");
+            }
+            seen.push(e);
+        }
+        seen
+    })
+}
+
+/// Places a call; returns its dialog and how many 1xx arrived before the
+/// 200 (a 180 lost in a UDP burst is never retransmitted).
+async fn call(alice: &Endpoint, bob: Target) -> (DialogId, usize) {
+    let uri = format!("sip:bob@{}", bob.addr);
+    let invite = alice
+        .new_request(
+            Method::Invite,
+            &uri,
+            bob,
+            "<sip:alice@example.com>",
+            &format!("<{uri}>"),
+        )
+        .build()
+        .expect("INVITE");
+    let mut tx = alice.send(invite, bob).await.expect("send");
+    let mut provisional = 0;
+    loop {
+        match tx.next().await.expect("response") {
+            ClientEvent::Response { response, dialog } => {
+                let code = response.status().expect("status");
+                if code.is_provisional() {
+                    provisional += 1;
+                    continue;
+                }
+                assert_eq!(code, StatusCode::OK);
+                let app = response
+                    .fields()
+                    .find(|f| f.raw_name == "X-App")
+                    .map(|f| f.value);
+                assert_eq!(app, Some(&b"served"[..]));
+                return (dialog.expect("dialog"), provisional);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+async fn call_and_hang_up(transport: Transport) {
+    let (alice, _alice_events) = endpoint("alice", transport).await;
+    let (bob, bob_events) = endpoint("bob", transport).await;
+    let served = serve(bob_events);
+    let target = Target {
+        transport,
+        addr: bob.local_addr(transport).expect("bob's address"),
+    };
+    let (dialog, provisional) = call(&alice, target).await;
+    assert_eq!(provisional, 1, "the 180 came first");
+    let (info, _) = alice
+        .send_in_dialog(&dialog, Method::Info, |b| {
+            b.body("Signal=5\r\n", "application/dtmf-relay")
+        })
+        .await
+        .expect("INFO")
+        .final_response()
+        .await
+        .expect("INFO answered");
+    assert_eq!(info.status(), Some(StatusCode::OK));
+    let (bye, _) = alice
+        .bye(&dialog)
+        .await
+        .expect("BYE")
+        .final_response()
+        .await
+        .expect("BYE answered");
+    assert_eq!(bye.status(), Some(StatusCode::OK));
+    assert_eq!(alice.dialog_count().await, 0);
+    bob.shutdown().await;
+    let seen = served.await.expect("bob's app");
+    let ack = seen.iter().any(|e| matches!(e, EndpointEvent::Ack { .. }));
+    let info = seen.iter().any(|e| matches!(e, EndpointEvent::Request(r) if r.request.method() == Some(&Method::Info) && r.dialog.is_some()));
+    let ended = seen.iter().any(|e| {
+        matches!(
+            e,
+            EndpointEvent::DialogTerminated {
+                reason: EndReason::RemoteBye,
+                ..
+            }
+        )
+    });
+    assert!(
+        ack && info && ended,
+        "bob saw ACK {ack}, INFO {info}, BYE {ended}"
+    );
+    alice.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_over_udp() {
+    call_and_hang_up(Transport::Udp).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_over_tcp() {
+    call_and_hang_up(Transport::Tcp).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_over_websocket() {
+    call_and_hang_up(Transport::Ws).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_across_shards() {
+    let (alice, _alice_events) = endpoint("alice", Transport::Udp).await;
+    let (bob, bob_events) = endpoint("bob", Transport::Udp).await;
+    let served = serve(bob_events);
+    let target = Target {
+        transport: Transport::Udp,
+        addr: bob.local_addr(Transport::Udp).expect("addr"),
+    };
+    let mut calls = Vec::new();
+    for _ in 0..200 {
+        let alice = alice.clone();
+        calls.push(tokio::spawn(async move { call(&alice, target).await.0 }));
+    }
+    let mut dialogs = Vec::new();
+    for c in calls {
+        dialogs.push(c.await.expect("call"));
+    }
+    assert_eq!(alice.dialog_count().await, 200);
+    assert_eq!(bob.dialog_count().await, 200);
+    for d in &dialogs {
+        let (bye, _) = alice
+            .bye(d)
+            .await
+            .expect("BYE")
+            .final_response()
+            .await
+            .expect("answered");
+        assert_eq!(bye.status(), Some(StatusCode::OK));
+    }
+    assert_eq!(bob.dialog_count().await, 0);
+    bob.shutdown().await;
+    let seen = served.await.expect("app");
+    let ended = seen
+        .iter()
+        .filter(|e| matches!(e, EndpointEvent::DialogTerminated { .. }))
+        .count();
+    assert_eq!(ended, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_live_transactions_and_refuses_new_ones() {
+    let (alice, _alice_events) = endpoint("alice", Transport::Udp).await;
+    let (bob, mut bob_events) = endpoint("bob", Transport::Udp).await;
+    let target = Target {
+        transport: Transport::Udp,
+        addr: bob.local_addr(Transport::Udp).expect("addr"),
+    };
+    let uri = format!("sip:bob@{}", target.addr);
+    let options = |alice: &Endpoint| {
+        alice
+            .new_request(
+                Method::Options,
+                &uri,
+                target,
+                "<sip:alice@example.com>",
+                "<sip:bob@example.com>",
+            )
+            .build()
+            .expect("OPTIONS")
+    };
+    // An OPTIONS the application holds unanswered while shutdown starts.
+    let mut held = alice.send(options(&alice), target).await.expect("send");
+    let Some(EndpointEvent::Request(pending)) = bob_events.next().await else {
+        panic!("bob got the OPTIONS");
+    };
+    let stopping = {
+        let bob = bob.clone();
+        tokio::spawn(async move { bob.shutdown().await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A new request during the drain is refused with 503.
+    let (refused, _) = alice
+        .send(options(&alice), target)
+        .await
+        .expect("send")
+        .final_response()
+        .await
+        .expect("answered");
+    assert_eq!(refused.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+    assert!(
+        !stopping.is_finished(),
+        "shutdown waits for the held request"
+    );
+    pending
+        .reply(StatusCode::OK)
+        .await
+        .expect("answer the held one");
+    let (ok, _) = held.final_response().await.expect("held answered");
+    assert_eq!(ok.status(), Some(StatusCode::OK));
+    tokio::time::timeout(Duration::from_secs(5), stopping)
+        .await
+        .expect("shutdown ends")
+        .expect("task");
+    // The event stream ends, and bob no longer listens.
+    assert!(bob_events.next().await.is_none());
+    let mut late = alice.send(options(&alice), target).await.expect("send");
+    let _ = &mut late;
+    let cancel = alice
+        .new_request(
+            Method::Invite,
+            &uri,
+            target,
+            "<sip:a@example.com>",
+            "<sip:b@example.com>",
+        )
+        .build()
+        .expect("INVITE");
+    let invite = alice.send(cancel, target).await.expect("send");
+    invite
+        .cancel()
+        .await
+        .expect("cancel before any response waits");
+    drop(invite);
+    let err = tokio::time::timeout(Duration::from_secs(1), late.final_response()).await;
+    assert!(
+        err.is_err() || matches!(err, Ok(Err(Error::Timeout))),
+        "nobody answers now"
+    );
+    alice.shutdown().await;
+}
