@@ -65,6 +65,37 @@ impl TransportArg {
     }
 }
 
+/// Certificate flags for `--transport tls`.
+#[derive(clap::Args, Clone)]
+pub(crate) struct TlsArgs {
+    /// Our certificate chain (PEM), for --transport tls.
+    #[arg(long)]
+    cert: Option<std::path::PathBuf>,
+    /// Our private key (PEM), for --transport tls.
+    #[arg(long)]
+    key: Option<std::path::PathBuf>,
+    /// CA certificates (PEM) to verify the peer; default: the system roots.
+    #[arg(long)]
+    ca: Option<std::path::PathBuf>,
+}
+
+impl TlsArgs {
+    /// The TLS files, if given; `--cert` and `--key` go together.
+    pub(crate) fn config(&self) -> Result<Option<sip_transport::TlsConfig>, String> {
+        match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => Ok(Some(sip_transport::TlsConfig {
+                cert_chain: cert.clone(),
+                private_key: key.clone(),
+                ca: self.ca.clone(),
+                require_client_cert: false,
+                present_client_cert: false,
+            })),
+            (None, None) if self.ca.is_none() => Ok(None),
+            _ => Err("--cert and --key go together (and --ca needs them)".into()),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {

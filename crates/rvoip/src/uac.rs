@@ -1,20 +1,20 @@
-//! `rvoip sip ping` and `rvoip sip call`: a SIP test UAC.
+//! `rvoip sip ping` and `rvoip sip call`: a SIP test UAC on dialog-core's
+//! `Endpoint`.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use dialog_core::Dialog;
-use sip_core::builder::Builder;
-use sip_core::{Message, Method, StatusCode, Uri};
+use dialog_core::{Endpoint, EndpointConfig, Error};
+use sip_core::{Method, StatusCode, Uri};
+use sip_transport::Transport;
 use sip_transport::resolve::{HickoryDns, resolve};
-use sip_transport::{Config, Transport, TransportLayer};
-use transaction_core::{Event, Target, TransactionId};
+use tokio::sync::{Semaphore, mpsc};
+use transaction_core::Target;
 
-use crate::TransportArg;
+use crate::{TlsArgs, TransportArg};
 
 /// Arguments shared by ping and call.
 #[derive(clap::Args, Clone)]
@@ -27,6 +27,11 @@ pub(crate) struct Common {
     /// Local address to bind.
     #[arg(long, default_value = "127.0.0.1:0")]
     local: SocketAddr,
+    /// Our identity (From), a name-addr; default sip:rvoip@<local address>.
+    #[arg(long)]
+    from: Option<String>,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 /// Arguments of `rvoip sip ping`.
@@ -53,27 +58,18 @@ pub(crate) struct CallArgs {
     /// Most calls in progress at once.
     #[arg(long, default_value_t = 100)]
     concurrency: u64,
+    /// Send a REGISTER on each call's Call-ID before its INVITE (as SIPp's
+    /// branchc does; SIPp's branchs expects it).
+    #[arg(long)]
+    register: bool,
 }
 
-static UNIQUE: AtomicU64 = AtomicU64::new(0);
-
-fn unique() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    format!(
-        "{:x}{:x}{:x}",
-        nanos,
-        std::process::id(),
-        UNIQUE.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
+#[derive(Clone)]
 struct Uac {
-    layer: TransportLayer,
+    endpoint: Endpoint,
     target: Target,
-    local: SocketAddr,
     uri: String,
+    from: String,
 }
 
 impl Uac {
@@ -82,7 +78,11 @@ impl Uac {
         let Uri::Sip(sip) = uri_ok else {
             return Err(format!("{} is not a sip: or sips: URI", common.uri));
         };
-        let supported = [Transport::Udp, Transport::Tcp, Transport::Ws];
+        let tls = common.tls.config()?;
+        let mut supported = vec![Transport::Udp, Transport::Tcp, Transport::Ws];
+        if tls.is_some() {
+            supported.push(Transport::Tls);
+        }
         let dns = HickoryDns::from_system().map_err(|e| format!("DNS: {e}"))?;
         let mut targets = resolve(&sip, &dns, &supported, |_| 0)
             .await
@@ -95,46 +95,34 @@ impl Uac {
         let target = *targets
             .first()
             .ok_or_else(|| format!("{} resolves to nothing", common.uri))?;
-        let mut config = Config::loopback();
-        config.udp = vec![common.local];
-        config.tcp = vec![];
-        let layer = TransportLayer::start(config, transaction_core::Config::default())
+        if target.transport == Transport::Tls && tls.is_none() {
+            return Err("--transport tls needs --cert and --key (and usually --ca)".into());
+        }
+        let mut config = EndpointConfig::loopback();
+        config.transport.udp = vec![common.local];
+        config.transport.tcp = vec![];
+        config.transport.tls_files = tls;
+        // A signalling test tool: no session timers asked for.
+        config.dialog.session_expires = None;
+        let (endpoint, _events) = Endpoint::start(config)
             .await
             .map_err(|e| format!("cannot bind {}: {e}", common.local))?;
-        let local = layer.local_addr(Transport::Udp).unwrap_or(common.local);
+        let local = endpoint.local_addr(Transport::Udp).unwrap_or(common.local);
         Ok(Uac {
-            layer,
+            endpoint,
             target,
-            local,
             uri: common.uri.clone(),
+            from: common
+                .from
+                .clone()
+                .unwrap_or_else(|| format!("<sip:rvoip@{local}>")),
         })
-    }
-
-    fn via(&self) -> String {
-        format!(
-            "SIP/2.0/{} {};branch=z9hG4bK{};rport",
-            self.target.transport.as_str(),
-            self.local,
-            unique()
-        )
-    }
-
-    fn request(&self, method: Method, call_id: &str, tag: &str) -> Builder {
-        Builder::request(method.clone(), &self.uri)
-            .header("Via", self.via())
-            .header("Max-Forwards", 70)
-            .header("From", format!("<sip:rvoip@{}>;tag={tag}", self.local))
-            .header("To", format!("<{}>", self.uri))
-            .header("Call-ID", call_id)
-            .header("CSeq", format!("1 {method}"))
-            .header("Contact", format!("<sip:rvoip@{}>", self.local))
-            .header("User-Agent", "rvoip")
     }
 }
 
 /// Builds the runtime, starts the UAC on `common` and runs `body` with it;
 /// a start-up failure is reported as `rvoip sip {command}: ...` with exit code 2.
-fn with_uac(common: &Common, command: &str, body: impl AsyncFnOnce(Uac) -> ExitCode) -> ExitCode {
+fn with_uac(common: &Common, command: &str, body: impl AsyncFnOnce(&Uac) -> ExitCode) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -147,7 +135,11 @@ fn with_uac(common: &Common, command: &str, body: impl AsyncFnOnce(Uac) -> ExitC
     };
     rt.block_on(async {
         match Uac::start(common).await {
-            Ok(uac) => body(uac).await,
+            Ok(uac) => {
+                let code = body(&uac).await;
+                uac.endpoint.shutdown().await;
+                code
+            }
             Err(e) => {
                 eprintln!("rvoip sip {command}: {e}");
                 ExitCode::from(2)
@@ -156,136 +148,142 @@ fn with_uac(common: &Common, command: &str, body: impl AsyncFnOnce(Uac) -> ExitC
     })
 }
 
+fn failure_label(e: &Error) -> String {
+    match e {
+        Error::Timeout => "timeout".into(),
+        Error::TransportFailed => "transport error".into(),
+        other => other.to_string(),
+    }
+}
+
 pub(crate) fn ping(args: &PingArgs) -> ExitCode {
-    with_uac(&args.common, "ping", async |mut uac: Uac| {
-        let Ok(options) = uac.request(Method::Options, &unique(), &unique()).build() else {
+    with_uac(&args.common, "ping", async |uac: &Uac| {
+        let to = format!("<{}>", uac.uri);
+        let Ok(options) = uac
+            .endpoint
+            .new_request(Method::Options, &uac.uri, uac.target, &uac.from, &to)
+            .build()
+        else {
             return ExitCode::from(2);
         };
         let started = Instant::now();
-        let Ok(id) = uac.layer.send_request(options, uac.target).await else {
-            return ExitCode::from(2);
+        let answer = match uac.endpoint.send(options, uac.target).await {
+            Ok(mut tx) => tx.final_response().await,
+            Err(e) => Err(e),
         };
-        while let Some(e) = uac.layer.next_event().await {
-            match e {
-                Event::Response { id: r, response }
-                    if r == id && response.status().is_some_and(|s| s.is_final()) =>
-                {
-                    let code = response.status().unwrap_or(StatusCode(0));
-                    let rtt = started.elapsed();
-                    println!(
-                        "{}: {} {} in {:.1} ms",
-                        uac.uri,
-                        code,
-                        response.reason().unwrap_or(""),
-                        rtt.as_secs_f64() * 1000.0
-                    );
-                    return if code.is_success() {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::from(1)
-                    };
+        match answer {
+            Ok((response, _)) => {
+                let code = response.status().unwrap_or(StatusCode(0));
+                println!(
+                    "{}: {} {} in {:.1} ms",
+                    uac.uri,
+                    code,
+                    response.reason().unwrap_or(""),
+                    started.elapsed().as_secs_f64() * 1000.0
+                );
+                if code.is_success() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
                 }
-                Event::Timeout { id: r, .. } | Event::TransportError { id: r } if r == id => {
-                    println!(
-                        "{}: no response ({})",
-                        uac.uri,
-                        if matches!(e, Event::Timeout { .. }) {
-                            "timeout"
-                        } else {
-                            "transport error"
-                        }
-                    );
-                    return ExitCode::from(1);
-                }
-                _ => {}
+            }
+            Err(e) => {
+                println!("{}: no response ({})", uac.uri, failure_label(&e));
+                ExitCode::from(1)
             }
         }
-        ExitCode::from(1)
     })
 }
 
-enum CallState {
-    Inviting { invite: Message, sent: Instant },
-    Byeing,
+/// One call: optional REGISTER, INVITE (ACKed by the endpoint), hold, BYE.
+/// Returns the setup time or why it failed.
+async fn one_call(uac: &Uac, hold: Duration, register: bool) -> Result<Duration, String> {
+    let ep = &uac.endpoint;
+    let to = format!("<{}>", uac.uri);
+    let mut invite = ep
+        .new_request(Method::Invite, &uac.uri, uac.target, &uac.from, &to)
+        .build()
+        .map_err(|e| format!("INVITE not built: {e}"))?;
+    if register {
+        let call_id = invite.call_id().unwrap_or_default().to_owned();
+        let mut reg = ep
+            .new_request(Method::Register, &uac.uri, uac.target, &uac.from, &uac.from)
+            .build()
+            .map_err(|e| format!("REGISTER not built: {e}"))?;
+        reg.set_header("Call-ID", &call_id);
+        let (ok, _) = ep
+            .send(reg, uac.target)
+            .await
+            .map_err(|e| failure_label(&e))?
+            .final_response()
+            .await
+            .map_err(|e| format!("REGISTER {}", failure_label(&e)))?;
+        let code = ok.status().unwrap_or(StatusCode(0));
+        if !code.is_success() {
+            return Err(format!("REGISTER {code}"));
+        }
+        invite.set_header("CSeq", "2 INVITE");
+    }
+    let started = Instant::now();
+    let mut tx = ep
+        .send(invite, uac.target)
+        .await
+        .map_err(|e| format!("send error: {e}"))?;
+    let (response, dialog) = tx.final_response().await.map_err(|e| failure_label(&e))?;
+    let code = response.status().unwrap_or(StatusCode(0));
+    let Some(dialog) = dialog.filter(|_| code.is_success()) else {
+        return Err(code.to_string());
+    };
+    let setup = started.elapsed();
+    if !hold.is_zero() {
+        tokio::time::sleep(hold).await;
+    }
+    let (bye, _) = ep
+        .bye(&dialog)
+        .await
+        .map_err(|e| format!("BYE not sent: {e}"))?
+        .final_response()
+        .await
+        .map_err(|e| format!("BYE {}", failure_label(&e)))?;
+    match bye.status() {
+        Some(c) if c.is_success() => Ok(setup),
+        other => Err(format!("BYE {}", other.unwrap_or(StatusCode(0)))),
+    }
 }
 
 pub(crate) fn call(args: &CallArgs) -> ExitCode {
-    with_uac(&args.common, "call", async |mut uac: Uac| {
+    with_uac(&args.common, "call", async |uac: &Uac| {
         let interval = Duration::from_secs_f64(1.0 / args.rate.max(0.001));
         let hold = Duration::from_millis(args.hold);
-        let mut calls: HashMap<TransactionId, CallState> = HashMap::new();
-        let mut byes_due: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
-        let mut dialogs: HashMap<u64, Dialog> = HashMap::new();
-        let (mut started, mut in_progress, mut ok, mut next_dialog) = (0u64, 0u64, 0u64, 0u64);
-        let mut failures: BTreeMap<String, u64> = BTreeMap::new();
-        let mut setup_ms: Vec<f64> = Vec::new();
-        let mut next_start = tokio::time::Instant::now();
+        let slots = Arc::new(Semaphore::new(args.concurrency.max(1) as usize));
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel();
         let begin = Instant::now();
-        while started < args.count || in_progress > 0 {
-            let can_start = started < args.count && in_progress < args.concurrency;
-            let bye_at = byes_due
-                .peek()
-                .map(|Reverse((t, _))| tokio::time::Instant::from_std(*t));
-            tokio::select! {
-                _ = tokio::time::sleep_until(next_start), if can_start => {
-                    started += 1;
-                    in_progress += 1;
-                    next_start += interval;
-                    let Ok(invite) = uac.request(Method::Invite, &unique(), &unique()).build() else { continue };
-                    match uac.layer.send_request(invite.clone(), uac.target).await {
-                        Ok(id) => { calls.insert(id, CallState::Inviting { invite, sent: Instant::now() }); }
-                        Err(e) => { in_progress -= 1; *failures.entry(format!("send error: {e}")).or_default() += 1; }
-                    }
-                }
-                _ = async { if let Some(t) = bye_at { tokio::time::sleep_until(t).await } }, if bye_at.is_some() => {
-                    let Some(Reverse((_, key))) = byes_due.pop() else { continue };
-                    let Some(mut d) = dialogs.remove(&key) else { continue };
-                    let bye = d.request(Method::Bye).header("Via", uac.via()).header("Max-Forwards", 70).build();
-                    match bye {
-                        Ok(bye) => match uac.layer.send_request(bye, uac.target).await {
-                            Ok(id) => { calls.insert(id, CallState::Byeing); }
-                            Err(_) => { in_progress -= 1; *failures.entry("BYE not sent".into()).or_default() += 1; }
-                        },
-                        Err(_) => { in_progress -= 1; *failures.entry("BYE not built".into()).or_default() += 1; }
-                    }
-                }
-                event = uac.layer.next_event() => {
-                    let Some(event) = event else { break };
-                    match event {
-                        Event::Response { id, response } => {
-                            let Some(code) = response.status() else { continue };
-                            if !code.is_final() { continue; }
-                            match calls.remove(&id) {
-                                Some(CallState::Inviting { invite, sent }) if code.is_success() => {
-                                    setup_ms.push(sent.elapsed().as_secs_f64() * 1000.0);
-                                    match Dialog::from_uac(&invite, &response) {
-                                        Ok(mut d) => {
-                                            if let Ok(ack) = d.request(Method::Ack).header("Via", uac.via()).header("Max-Forwards", 70).build() {
-                                                uac.layer.send_ack(ack, uac.target).await;
-                                            }
-                                            next_dialog += 1;
-                                            dialogs.insert(next_dialog, d);
-                                            byes_due.push(Reverse((Instant::now() + hold, next_dialog)));
-                                        }
-                                        Err(e) => { in_progress -= 1; *failures.entry(format!("bad 2xx: {e}")).or_default() += 1; }
-                                    }
-                                }
-                                Some(CallState::Inviting { .. }) => { in_progress -= 1; *failures.entry(code.to_string()).or_default() += 1; }
-                                Some(CallState::Byeing) => {
-                                    in_progress -= 1;
-                                    if code.is_success() { ok += 1; } else { *failures.entry(format!("BYE {code}")).or_default() += 1; }
-                                }
-                                None => {}
-                            }
-                        }
-                        Event::Timeout { id, .. } | Event::TransportError { id } if calls.remove(&id).is_some() => {
-                            in_progress -= 1;
-                            let why = if matches!(event, Event::Timeout { .. }) { "timeout" } else { "transport error" };
-                            *failures.entry(why.into()).or_default() += 1;
-                        }
-                        _ => {}
-                    }
-                }
+        let mut next_start = tokio::time::Instant::now();
+        let register = args.register;
+        let shared = Arc::new(uac.clone());
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..args.count {
+            tokio::time::sleep_until(next_start).await;
+            next_start += interval;
+            let Ok(permit) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            let done = done_tx.clone();
+            let uac = shared.clone();
+            tasks.spawn(async move {
+                let r = one_call(&uac, hold, register).await;
+                drop(permit);
+                let _ = done.send(r);
+            });
+        }
+        drop(done_tx);
+        while tasks.join_next().await.is_some() {}
+        let mut setup_ms = Vec::new();
+        let mut failures: BTreeMap<String, u64> = BTreeMap::new();
+        while let Some(r) = done_rx.recv().await {
+            match r {
+                Ok(setup) => setup_ms.push(setup.as_secs_f64() * 1000.0),
+                Err(why) => *failures.entry(why).or_default() += 1,
             }
         }
         let elapsed = begin.elapsed();
@@ -295,31 +293,42 @@ pub(crate) fn call(args: &CallArgs) -> ExitCode {
             // call failed if the connection closes during that wait).
             tokio::time::sleep(Duration::from_millis(4500)).await;
         }
-        setup_ms.sort_by(f64::total_cmp);
-        let pct = |p: f64| {
-            setup_ms
-                .get(((setup_ms.len() as f64 - 1.0) * p).round() as usize)
-                .copied()
-                .unwrap_or(0.0)
-        };
-        let failed: u64 = failures.values().sum();
-        println!(
-            "calls: {} ok, {} failed in {:.2} s; setup ms p50 {:.2} p90 {:.2} p99 {:.2} max {:.2}",
-            ok,
-            failed,
-            elapsed.as_secs_f64(),
-            pct(0.5),
-            pct(0.9),
-            pct(0.99),
-            setup_ms.last().copied().unwrap_or(0.0)
-        );
-        for (why, n) in &failures {
-            println!("  failed: {n} x {why}");
-        }
-        if failed == 0 && ok == args.count {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        }
+        report(&setup_ms, &failures, elapsed, args.count)
     })
+}
+
+/// Prints the summary line and the failures; exit 0 only when every call
+/// succeeded.
+fn report(
+    setup_ms: &[f64],
+    failures: &BTreeMap<String, u64>,
+    elapsed: Duration,
+    count: u64,
+) -> ExitCode {
+    let mut sorted = setup_ms.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        sorted
+            .get(((sorted.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let failed: u64 = failures.values().sum();
+    let ok = sorted.len() as u64;
+    println!(
+        "calls: {ok} ok, {failed} failed in {:.2} s; setup ms p50 {:.2} p90 {:.2} p99 {:.2} max {:.2}",
+        elapsed.as_secs_f64(),
+        pct(0.5),
+        pct(0.9),
+        pct(0.99),
+        sorted.last().copied().unwrap_or(0.0)
+    );
+    for (why, n) in failures {
+        println!("  failed: {n} x {why}");
+    }
+    if failed == 0 && ok == count {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

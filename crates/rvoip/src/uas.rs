@@ -15,7 +15,7 @@ use sip_transport::{Config, Transport, TransportHandle, TransportLayer};
 use tokio::sync::mpsc;
 use transaction_core::{Event, TransactionId};
 
-use crate::TransportArg;
+use crate::{TlsArgs, TransportArg};
 
 /// Arguments of `rvoip sip uas`.
 #[derive(clap::Args)]
@@ -35,6 +35,8 @@ pub(crate) struct Args {
     /// Transport to listen on.
     #[arg(long, value_enum, default_value = "udp")]
     transport: TransportArg,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 #[derive(Default)]
@@ -162,13 +164,18 @@ async fn serve(args: &Args) -> ExitCode {
         Transport::Udp => config.udp.push(args.listen),
         Transport::Tcp => config.tcp.push(args.listen),
         Transport::Ws => config.ws.push(args.listen),
-        other => {
-            eprintln!(
-                "rvoip sip uas: --transport {} needs certificates, not supported by this command yet",
-                other.as_str()
-            );
+        _ => config.tls.push(args.listen),
+    }
+    match args.tls.config() {
+        Ok(files) => config.tls_files = files,
+        Err(e) => {
+            eprintln!("rvoip sip uas: {e}");
             return ExitCode::from(2);
         }
+    }
+    if transport == Transport::Tls && config.tls_files.is_none() {
+        eprintln!("rvoip sip uas: --transport tls needs --cert and --key");
+        return ExitCode::from(2);
     }
     let timers = transaction_core::Config::default();
     let mut layer = match TransportLayer::start(config, timers).await {

@@ -106,6 +106,10 @@ fn sipp(scenario: &str, port: u16, transport: &str, stat: &std::path::Path, call
             "-default_behaviors",
             "all,-abortunexp",
             "-trace_stat",
+            // A stuck run fails instead of hanging the suite.
+            "-timeout",
+            "120s",
+            "-timeout_error",
             "-stf",
         ])
         .arg(stat)
@@ -143,15 +147,17 @@ fn sipp_uac_1000_calls_tcp() {
     sipp_client_against_rvoip_uas("uac", "tcp", 1000, 200);
 }
 
-fn rvoip_call_against_sipp_uas(transport: &str) {
+/// `rvoip sip call` (with `extra` flags) places `calls` calls on a SIPp
+/// server running `scenario`; every call must succeed on both sides.
+fn rvoip_call_against_sipp(scenario: &str, transport: &str, calls: u32, extra: &[&str]) {
     let port = free_port();
     let stat = std::env::temp_dir().join(format!(
-        "rvoip-sipp-uas-{transport}-{}.csv",
+        "rvoip-sipp-{scenario}-{transport}-{}.csv",
         std::process::id()
     ));
-    let mut uas = sipp("uas", port, transport, &stat, 1000)
+    let mut uas = sipp(scenario, port, transport, &stat, calls)
         .spawn()
-        .expect("start sipp uas");
+        .expect("start sipp server");
     std::thread::sleep(Duration::from_millis(300));
     let out = Command::new(env!("CARGO_BIN_EXE_rvoip"))
         .args([
@@ -161,7 +167,15 @@ fn rvoip_call_against_sipp_uas(transport: &str) {
             "--transport",
             transport,
         ])
-        .args(["--count", "1000", "--rate", "400", "--concurrency", "200"])
+        .args([
+            "--count",
+            &calls.to_string(),
+            "--rate",
+            "400",
+            "--concurrency",
+            "200",
+        ])
+        .args(extra)
         .output()
         .expect("run rvoip sip call");
     let summary = String::from_utf8_lossy(&out.stdout);
@@ -173,17 +187,39 @@ fn rvoip_call_against_sipp_uas(transport: &str) {
         out.status.success(),
         "{transport}: rvoip sip call failed: {summary}"
     );
-    assert!(summary.starts_with("calls: 1000 ok, 0 failed"), "{summary}");
+    assert!(
+        summary.starts_with(&format!("calls: {calls} ok, 0 failed")),
+        "{summary}"
+    );
     assert_eq!(
         col("SuccessfulCall(C)"),
-        Some(1000),
-        "{transport}: SIPp's UAS saw 1,000 complete calls"
+        Some(u64::from(calls)),
+        "{scenario}/{transport}: SIPp saw every call complete"
     );
     assert_eq!(col("FailedCall(C)"), Some(0));
     assert!(
         sipp_status.success(),
         "{transport}: sipp exit status {sipp_status}"
     );
+}
+
+fn rvoip_call_against_sipp_uas(transport: &str) {
+    rvoip_call_against_sipp("uas", transport, 1000, &[]);
+}
+
+/// SIPp's `branchs` expects a REGISTER and then an INVITE on its Call-ID,
+/// and answers 180/100/200 only to a caller whose From says `ua2` (others
+/// get 403).
+const BRANCHS_CALLER: &[&str] = &["--register", "--from", "ua2 <sip:ua2@example.com>"];
+
+#[test]
+fn rvoip_call_register_to_sipp_branchs_udp() {
+    rvoip_call_against_sipp("branchs", "udp", 10, BRANCHS_CALLER);
+}
+
+#[test]
+fn rvoip_call_register_to_sipp_branchs_tcp() {
+    rvoip_call_against_sipp("branchs", "tcp", 10, BRANCHS_CALLER);
 }
 
 #[test]

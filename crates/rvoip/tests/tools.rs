@@ -1,5 +1,5 @@
-//! `rvoip sip call` against `rvoip sip uas` over each transport the tools
-//! take without certificates, and `rvoip sip ping`'s exit codes.
+//! `rvoip sip call` against `rvoip sip uas` over each transport (TLS with
+//! certificates made at test time), and `rvoip sip ping`'s exit codes.
 
 mod common;
 use common::free_port;
@@ -13,12 +13,14 @@ fn rvoip(args: &[&str]) -> Command {
 }
 
 /// Runs `rvoip sip uas --calls <calls>` on a fresh port while `client`
-/// (given `sip:bob@127.0.0.1:<port>`) runs; returns both outputs.
-fn against_uas(transport: &str, calls: &str, client: &[&str]) -> (Output, Output) {
+/// (given `sip:bob@127.0.0.1:<port>`) runs, both with `extra` flags;
+/// returns both outputs.
+fn against_uas(transport: &str, calls: &str, client: &[&str], extra: &[&str]) -> (Output, Output) {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let uas = rvoip(&["uas", "--listen", &listen, "--transport", transport])
         .args(["--calls", calls])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -27,17 +29,19 @@ fn against_uas(transport: &str, calls: &str, client: &[&str]) -> (Output, Output
     let uri = format!("sip:bob@{listen}");
     let out = rvoip(client)
         .args([uri.as_str(), "--transport", transport])
+        .args(extra)
         .output()
         .expect("run client");
     let uas = uas.wait_with_output().expect("uas output");
     (out, uas)
 }
 
-fn calls_over(transport: &str) {
+fn calls_over(transport: &str, extra: &[&str]) {
     let (out, uas) = against_uas(
         transport,
         "20",
         &["call", "--count", "20", "--rate", "200", "--hold", "10"],
+        extra,
     );
     let summary = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{transport}: {summary}");
@@ -52,17 +56,63 @@ fn calls_over(transport: &str) {
 
 #[test]
 fn calls_over_udp() {
-    calls_over("udp");
+    calls_over("udp", &[]);
 }
 
 #[test]
 fn calls_over_tcp() {
-    calls_over("tcp");
+    calls_over("tcp", &[]);
 }
 
 #[test]
 fn calls_over_websocket() {
-    calls_over("ws");
+    calls_over("ws", &[]);
+}
+
+/// A CA and a leaf for 127.0.0.1 as PEM files: (cert, key, ca).
+fn pki() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, SanType};
+    let dir = std::env::temp_dir().join(format!("rvoip-tools-pki-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("ca");
+    let key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+    let leaf = params.signed_by(&key, &ca).expect("leaf");
+    let path = |name: &str, pem: String| {
+        let p = dir.join(name);
+        std::fs::write(&p, pem).expect("write");
+        p.to_string_lossy().into_owned()
+    };
+    (
+        path("cert.pem", leaf.pem()),
+        path("key.pem", key.serialize_pem()),
+        path("ca.pem", ca.pem()),
+    )
+}
+
+#[test]
+fn calls_over_tls() {
+    let (cert, key, ca) = pki();
+    calls_over("tls", &["--cert", &cert, "--key", &key, "--ca", &ca]);
+}
+
+#[test]
+fn tls_without_certificates_is_a_usage_error() {
+    let out = rvoip(&["uas", "--transport", "tls", "--listen", "127.0.0.1:0"])
+        .output()
+        .expect("uas");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--cert"));
+    let out = rvoip(&["ping", "sip:bob@127.0.0.1:5061", "--transport", "tls"])
+        .output()
+        .expect("ping");
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
