@@ -104,6 +104,7 @@ impl Uac {
         config.transport.tls_files = tls;
         // A signalling test tool: no session timers asked for.
         config.dialog.session_expires = None;
+        config.shards = 1;
         let (endpoint, _events) = Endpoint::start(config)
             .await
             .map_err(|e| format!("cannot bind {}: {e}", common.local))?;
@@ -123,7 +124,7 @@ impl Uac {
 /// Builds the runtime, starts the UAC on `common` and runs `body` with it;
 /// a start-up failure is reported as `rvoip sip {command}: ...` with exit code 2.
 fn with_uac(common: &Common, command: &str, body: impl AsyncFnOnce(&Uac) -> ExitCode) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
