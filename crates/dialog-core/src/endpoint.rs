@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use transaction_core::{Target, TransactionId, Transport};
 
 use crate::shard::{Command, Shard};
-use crate::{Config, DialogId, DialogState, EndReason, Error};
+use crate::{Config, DialogEvent, DialogId, Error};
 
 /// What an [`Endpoint`] is built from.
 #[derive(Clone, Debug)]
@@ -56,42 +56,8 @@ impl EndpointConfig {
 pub enum EndpointEvent {
     /// A request to answer.
     Request(IncomingRequest),
-    /// A dialog was created (by a 1xx or 2xx, either side).
-    DialogCreated {
-        /// The dialog.
-        dialog: DialogId,
-        /// Early or confirmed.
-        state: DialogState,
-    },
-    /// An early dialog was confirmed.
-    DialogConfirmed {
-        /// The dialog.
-        dialog: DialogId,
-    },
-    /// A dialog ended.
-    DialogTerminated {
-        /// The dialog.
-        dialog: DialogId,
-        /// Why.
-        reason: EndReason,
-    },
-    /// The ACK for our 2xx arrived.
-    Ack {
-        /// The dialog.
-        dialog: DialogId,
-        /// The ACK.
-        request: Message,
-    },
-    /// The peer cancelled an INVITE (answered 487 for us).
-    Cancelled {
-        /// The INVITE's transaction, as in [`IncomingRequest::id`].
-        invite: TransactionId,
-    },
-    /// A session refresh succeeded (RFC 4028).
-    Refreshed {
-        /// The dialog.
-        dialog: DialogId,
-    },
+    /// Something happened to a dialog.
+    Dialog(DialogEvent),
 }
 
 /// A received request and the handle to answer it.
@@ -362,30 +328,14 @@ impl Endpoint {
             .local_addr(target.transport)
             .or_else(|| self.inner.local.first().map(|(_, a)| *a))
             .unwrap_or_else(|| ([127, 0, 0, 1], 5060).into());
-        let contact = match target.transport {
-            Transport::Udp => format!("<sip:{}@{local}>", self.inner.config.dialog.user),
-            t => format!(
-                "<sip:{}@{local};transport={}>",
-                self.inner.config.dialog.user,
-                t.as_str().to_ascii_lowercase()
-            ),
+        let me = crate::layer::Me {
+            user: &self.inner.config.dialog.user,
+            user_agent: &self.inner.config.dialog.user_agent,
+            transport: target.transport,
+            local,
         };
-        Builder::request(method.clone(), uri)
-            .header(
-                "Via",
-                format!(
-                    "SIP/2.0/{} {local};branch=z9hG4bK{};rport",
-                    target.transport.as_str(),
-                    self.token()
-                ),
-            )
-            .header("Max-Forwards", 70)
-            .header("From", format!("{from};tag={}", self.token()))
-            .header("To", to)
-            .header("Call-ID", self.token())
-            .header("CSeq", format!("1 {method}"))
-            .header("Contact", contact)
-            .header("User-Agent", &self.inner.config.dialog.user_agent)
+        let fresh = [self.token(), self.token(), self.token()];
+        me.request(method, uri, (from, to), &fresh)
     }
 
     fn shard(&self, call_id: &str) -> mpsc::Sender<Command> {

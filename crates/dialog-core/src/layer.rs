@@ -82,38 +82,8 @@ pub enum Event {
         /// The dialog it belongs to or created, if any.
         dialog: Option<DialogId>,
     },
-    /// The ACK for our 2xx arrived.
-    Ack {
-        /// The dialog.
-        dialog: DialogId,
-        /// The ACK (may carry an answer).
-        request: Message,
-    },
-    /// The peer cancelled an INVITE we had not answered finally; it was
-    /// answered 487 (RFC 3261 §9.2).
-    Cancelled {
-        /// The INVITE's server transaction.
-        invite: TransactionId,
-    },
-    /// A dialog was created.
-    DialogCreated {
-        /// The dialog.
-        dialog: DialogId,
-        /// Early or confirmed.
-        state: DialogState,
-    },
-    /// An early dialog was confirmed.
-    DialogConfirmed {
-        /// The dialog.
-        dialog: DialogId,
-    },
-    /// A dialog ended and was forgotten.
-    DialogTerminated {
-        /// The dialog.
-        dialog: DialogId,
-        /// Why.
-        reason: EndReason,
-    },
+    /// Something happened to a dialog.
+    Dialog(DialogEvent),
     /// A request was sent again as a new transaction: after 491 (§14.1)
     /// or 422 (RFC 4028 §7.4).
     Retrying {
@@ -121,11 +91,6 @@ pub enum Event {
         previous: TransactionId,
         /// The new one.
         id: TransactionId,
-    },
-    /// A session refresh (RFC 4028) succeeded.
-    Refreshed {
-        /// The dialog.
-        dialog: DialogId,
     },
     /// No final response (Timer B or F).
     Timeout {
@@ -136,6 +101,49 @@ pub enum Event {
     TransportError {
         /// The client transaction.
         id: TransactionId,
+    },
+}
+
+/// What happened to a dialog (reported by the dialog layer and the
+/// `Endpoint`).
+#[derive(Clone, Debug)]
+pub enum DialogEvent {
+    /// The ACK for our 2xx arrived.
+    Ack {
+        /// The dialog.
+        dialog: DialogId,
+        /// The ACK (may carry an answer).
+        request: Message,
+    },
+    /// The peer cancelled an INVITE we had not answered finally; it was
+    /// answered 487 (RFC 3261 §9.2).
+    Cancelled {
+        /// The INVITE's server transaction (as in `Event::Request`).
+        invite: TransactionId,
+    },
+    /// A dialog was created.
+    Created {
+        /// The dialog.
+        dialog: DialogId,
+        /// Early or confirmed.
+        state: DialogState,
+    },
+    /// An early dialog was confirmed.
+    Confirmed {
+        /// The dialog.
+        dialog: DialogId,
+    },
+    /// A dialog ended and was forgotten.
+    Terminated {
+        /// The dialog.
+        dialog: DialogId,
+        /// Why.
+        reason: EndReason,
+    },
+    /// A session refresh (RFC 4028) succeeded.
+    Refreshed {
+        /// The dialog.
+        dialog: DialogId,
     },
 }
 
@@ -248,6 +256,56 @@ pub struct DialogLayer {
     rng: u64,
 }
 
+/// Our identity on one transport: what Via, Contact and new requests say.
+pub(crate) struct Me<'a> {
+    pub(crate) user: &'a str,
+    pub(crate) user_agent: &'a str,
+    pub(crate) transport: Transport,
+    pub(crate) local: SocketAddr,
+}
+
+impl Me<'_> {
+    pub(crate) fn via(&self, branch: &str) -> String {
+        format!(
+            "SIP/2.0/{} {};branch=z9hG4bK{branch};rport",
+            self.transport.as_str(),
+            self.local
+        )
+    }
+
+    pub(crate) fn contact(&self) -> String {
+        match self.transport {
+            Transport::Udp => format!("<sip:{}@{}>", self.user, self.local),
+            t => format!(
+                "<sip:{}@{};transport={}>",
+                self.user,
+                self.local,
+                t.as_str().to_ascii_lowercase()
+            ),
+        }
+    }
+
+    /// A request outside any dialog; `fresh` is the branch, From tag and
+    /// Call-ID.
+    pub(crate) fn request(
+        &self,
+        method: Method,
+        uri: &str,
+        (from, to): (&str, &str),
+        [branch, tag, call_id]: &[String; 3],
+    ) -> Builder {
+        Builder::request(method.clone(), uri)
+            .header("Via", self.via(branch))
+            .header("Max-Forwards", 70)
+            .header("From", format!("{from};tag={tag}"))
+            .header("To", to)
+            .header("Call-ID", call_id)
+            .header("CSeq", format!("1 {method}"))
+            .header("Contact", self.contact())
+            .header("User-Agent", self.user_agent)
+    }
+}
+
 /// Methods we implement, for Allow.
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK, INFO";
 
@@ -315,27 +373,24 @@ impl DialogLayer {
             .map_or_else(|| ([127, 0, 0, 1], 5060).into(), |(_, a)| *a)
     }
 
+    fn me(&self, transport: Transport) -> Me<'_> {
+        Me {
+            user: &self.config.user,
+            user_agent: &self.config.user_agent,
+            transport,
+            local: self.local(transport),
+        }
+    }
+
     /// A top Via for a new client transaction over `transport`.
     pub fn via(&mut self, transport: Transport) -> String {
-        let branch = self.random();
-        format!(
-            "SIP/2.0/{} {};branch=z9hG4bK{branch:016x};rport",
-            transport.as_str(),
-            self.local(transport)
-        )
+        let branch = self.new_token();
+        self.me(transport).via(&branch)
     }
 
     /// Our Contact for `transport`, as a name-addr.
     pub fn contact(&self, transport: Transport) -> String {
-        let addr = self.local(transport);
-        match transport {
-            Transport::Udp => format!("<sip:{}@{addr}>", self.config.user),
-            t => format!(
-                "<sip:{}@{addr};transport={}>",
-                self.config.user,
-                t.as_str().to_ascii_lowercase()
-            ),
-        }
+        self.me(transport).contact()
     }
 
     /// Starts a request outside any dialog to `uri` via `target`, with a
@@ -349,18 +404,9 @@ impl DialogLayer {
         from: &str,
         to: &str,
     ) -> Builder {
-        let via = self.via(target.transport);
-        let tag = self.new_token();
-        let call_id = self.new_token();
-        Builder::request(method.clone(), uri)
-            .header("Via", via)
-            .header("Max-Forwards", 70)
-            .header("From", format!("{from};tag={tag}"))
-            .header("To", to)
-            .header("Call-ID", call_id)
-            .header("CSeq", format!("1 {method}"))
-            .header("Contact", self.contact(target.transport))
-            .header("User-Agent", &self.config.user_agent)
+        let fresh = [self.new_token(), self.new_token(), self.new_token()];
+        self.me(target.transport)
+            .request(method, uri, (from, to), &fresh)
     }
 
     /// Sends a request outside any dialog. An INVITE is tracked: its 1xx
@@ -683,10 +729,11 @@ impl DialogLayer {
     /// Removes a dialog and tells the TU.
     pub(crate) fn end(&mut self, dialog: &DialogId, reason: EndReason) {
         if self.usages.remove(dialog).is_some() {
-            self.events.push_back(Event::DialogTerminated {
-                dialog: dialog.clone(),
-                reason,
-            });
+            self.events
+                .push_back(Event::Dialog(DialogEvent::Terminated {
+                    dialog: dialog.clone(),
+                    reason,
+                }));
         }
     }
 

@@ -45,6 +45,6 @@ pub use endpoint::{
     ClientEvent, ClientTransaction, Endpoint, EndpointConfig, EndpointEvent, Incoming,
     IncomingRequest,
 };
-pub use layer::{ALLOW, Config, DialogLayer, Error, Event};
+pub use layer::{ALLOW, Config, DialogEvent, DialogLayer, Error, Event};
 pub use table::{Dialogs, Match};
 pub use usage::EndReason;

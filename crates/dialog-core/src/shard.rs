@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use transaction_core::{Inbound, Target, TransactionId};
 
 use crate::endpoint::{ClientEvent, EndpointEvent, IncomingRequest};
-use crate::{DialogId, DialogLayer, Error, Event};
+use crate::{DialogEvent, DialogId, DialogLayer, Error, Event};
 
 pub(crate) type Edit = Box<dyn FnOnce(Builder) -> Builder + Send>;
 pub(crate) type Opened = Result<(TransactionId, mpsc::Receiver<ClientEvent>), Error>;
@@ -284,19 +284,12 @@ impl Shard {
                 self.notify_client(id, ClientEvent::TransportError, true);
                 return;
             }
-            Event::Ack { dialog, request } => EndpointEvent::Ack { dialog, request },
-            Event::Cancelled { invite } => {
-                self.unanswered.remove(&invite);
-                EndpointEvent::Cancelled { invite }
+            Event::Dialog(d) => {
+                if let DialogEvent::Cancelled { invite } = &d {
+                    self.unanswered.remove(invite);
+                }
+                EndpointEvent::Dialog(d)
             }
-            Event::DialogCreated { dialog, state } => {
-                EndpointEvent::DialogCreated { dialog, state }
-            }
-            Event::DialogConfirmed { dialog } => EndpointEvent::DialogConfirmed { dialog },
-            Event::DialogTerminated { dialog, reason } => {
-                EndpointEvent::DialogTerminated { dialog, reason }
-            }
-            Event::Refreshed { dialog } => EndpointEvent::Refreshed { dialog },
         };
         match self.events.try_send(app) {
             Ok(()) => {}

@@ -8,7 +8,7 @@ use sip_core::header::{RSeq, To};
 use sip_core::{Message, Method, StatusCode};
 use transaction_core::TransactionId;
 
-use crate::layer::{ClientRequest, Due, Event};
+use crate::layer::{ClientRequest, DialogEvent, Due, Event};
 use crate::usage::{
     EndReason, Retry, Session, Usage, allows, cseq, min_se, outgoing_dialog_id, requires,
     session_deadline, session_expires,
@@ -124,9 +124,9 @@ impl DialogLayer {
                 let refreshed = self.usages.get(dialog).is_some_and(|u| u.session.is_some());
                 self.start_session(now, dialog, session);
                 if refreshed {
-                    self.events.push_back(Event::Refreshed {
+                    self.events.push_back(Event::Dialog(DialogEvent::Refreshed {
                         dialog: dialog.clone(),
-                    });
+                    }));
                 }
             }
             return;
@@ -225,7 +225,7 @@ impl DialogLayer {
                     self.send_ack(&d, &response);
                     if !created {
                         self.events
-                            .push_back(Event::DialogConfirmed { dialog: d.clone() });
+                            .push_back(Event::Dialog(DialogEvent::Confirmed { dialog: d.clone() }));
                     }
                     let session = self.uac_session(&response);
                     self.start_session(now, &d, session);
@@ -291,10 +291,10 @@ impl DialogLayer {
         usage.peer_allows_update = allows(response, "UPDATE");
         ci.dialogs.push(did.clone());
         self.usages.insert(did.clone(), usage);
-        self.events.push_back(Event::DialogCreated {
+        self.events.push_back(Event::Dialog(DialogEvent::Created {
             dialog: did.clone(),
             state,
-        });
+        }));
         Some((did, true))
     }
 

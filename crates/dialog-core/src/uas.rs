@@ -10,7 +10,7 @@ use sip_core::header::{HeaderName, RAck, To};
 use sip_core::{Message, Method, StatusCode};
 use transaction_core::{Target, TransactionId};
 
-use crate::layer::{Due, Event, ServerInvite};
+use crate::layer::{DialogEvent, Due, Event, ServerInvite};
 use crate::usage::{
     EndReason, PendingOk, Reliable, Session, Usage, allows, cseq, min_se, requires,
     session_expires, supports, unsupported, via_transport,
@@ -40,6 +40,17 @@ impl DialogLayer {
         }
     }
 
+    /// 481: the request names a dialog or transaction we do not have.
+    fn no_such(&mut self, now: Instant, id: TransactionId, request: &Message) {
+        self.refuse(
+            now,
+            id,
+            request,
+            StatusCode::CALL_OR_TRANSACTION_DOES_NOT_EXIST,
+            &[],
+        );
+    }
+
     pub(crate) fn on_request(
         &mut self,
         now: Instant,
@@ -61,13 +72,7 @@ impl DialogLayer {
         }
         match self.classify(&request) {
             Match::Unknown => {
-                self.refuse(
-                    now,
-                    id,
-                    &request,
-                    StatusCode::CALL_OR_TRANSACTION_DOES_NOT_EXIST,
-                    &[],
-                );
+                self.no_such(now, id, &request);
             }
             Match::OutOfDialog => {
                 let bad = unsupported(&request, KNOWN);
@@ -134,13 +139,7 @@ impl DialogLayer {
         cancels: Option<TransactionId>,
     ) {
         let Some(invite) = cancels else {
-            self.refuse(
-                now,
-                id,
-                request,
-                StatusCode::CALL_OR_TRANSACTION_DOES_NOT_EXIST,
-                &[],
-            );
+            self.no_such(now, id, request);
             return;
         };
         self.refuse(now, id, request, StatusCode::OK, &[]);
@@ -160,7 +159,8 @@ impl DialogLayer {
         if let Some(d) = dialog {
             self.end(&d, EndReason::Cancelled);
         }
-        self.events.push_back(Event::Cancelled { invite });
+        self.events
+            .push_back(Event::Dialog(DialogEvent::Cancelled { invite }));
     }
 
     fn on_dialog_request(
@@ -244,13 +244,7 @@ impl DialogLayer {
             _ => false,
         };
         if !matches {
-            self.refuse(
-                now,
-                id,
-                request,
-                StatusCode::CALL_OR_TRANSACTION_DOES_NOT_EXIST,
-                &[],
-            );
+            self.no_such(now, id, request);
             return;
         }
         usage.reliable = None;
@@ -271,7 +265,8 @@ impl DialogLayer {
         };
         if usage.ok.as_ref().is_some_and(|ok| Some(ok.cseq) == seq) {
             usage.ok = None;
-            self.events.push_back(Event::Ack { dialog, request });
+            self.events
+                .push_back(Event::Dialog(DialogEvent::Ack { dialog, request }));
         }
     }
 
@@ -293,9 +288,7 @@ impl DialogLayer {
         id: TransactionId,
         mut response: Message,
     ) -> Result<(), crate::Error> {
-        let code = response
-            .status()
-            .ok_or(crate::Error::Malformed("not a response".into()))?;
+        let code = status_of(&response)?;
         let Some(si) = self.server_invites.get_mut(&id) else {
             return Err(crate::Error::UnknownTransaction);
         };
@@ -312,10 +305,10 @@ impl DialogLayer {
             usage.peer_allows_update = allows(&si.request, "UPDATE");
             si.dialog = Some(did.clone());
             self.usages.insert(did.clone(), usage);
-            self.events.push_back(Event::DialogCreated {
+            self.events.push_back(Event::Dialog(DialogEvent::Created {
                 dialog: did,
                 state: DialogState::Early,
-            });
+            }));
         }
         let request = si.request.clone();
         let dialog = si.dialog.clone();
@@ -366,7 +359,7 @@ impl DialogLayer {
             });
         }
         self.events
-            .push_back(Event::DialogConfirmed { dialog: d.clone() });
+            .push_back(Event::Dialog(DialogEvent::Confirmed { dialog: d.clone() }));
         self.start_session(now, &d, session);
         Ok(())
     }
@@ -379,9 +372,7 @@ impl DialogLayer {
         id: TransactionId,
         mut response: Message,
     ) -> Result<(), crate::Error> {
-        let code = response
-            .status()
-            .ok_or(crate::Error::Malformed("not a response".into()))?;
+        let code = status_of(&response)?;
         if !code.is_final() {
             return Ok(self.tx.send_response(now, id, response)?);
         }
@@ -549,4 +540,10 @@ fn add_tag(response: &mut Message, tag: &str) {
     {
         response.set_header("To", format_args!("{to};tag={tag}"));
     }
+}
+
+fn status_of(response: &Message) -> Result<StatusCode, crate::Error> {
+    response
+        .status()
+        .ok_or(crate::Error::Malformed("not a response".into()))
 }

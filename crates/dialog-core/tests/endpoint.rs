@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use dialog_core::{
-    ClientEvent, DialogId, EndReason, Endpoint, EndpointConfig, EndpointEvent, Error, Incoming,
+    ClientEvent, DialogEvent, DialogId, EndReason, Endpoint, EndpointConfig, EndpointEvent, Error,
+    Incoming,
 };
 use sip_core::{Method, StatusCode};
 use transaction_core::{Target, Transport};
@@ -107,15 +108,17 @@ async fn call_and_hang_up(transport: Transport) {
     assert_eq!(alice.dialog_count().await, 0);
     bob.shutdown().await;
     let seen = served.await.expect("bob's app");
-    let ack = seen.iter().any(|e| matches!(e, EndpointEvent::Ack { .. }));
+    let ack = seen
+        .iter()
+        .any(|e| matches!(e, EndpointEvent::Dialog(DialogEvent::Ack { .. })));
     let info = seen.iter().any(|e| matches!(e, EndpointEvent::Request(r) if r.request.method() == Some(&Method::Info) && r.dialog.is_some()));
     let ended = seen.iter().any(|e| {
         matches!(
             e,
-            EndpointEvent::DialogTerminated {
+            EndpointEvent::Dialog(DialogEvent::Terminated {
                 reason: EndReason::RemoteBye,
                 ..
-            }
+            })
         )
     });
     assert!(
@@ -175,7 +178,7 @@ async fn concurrent_calls_across_shards() {
     let seen = served.await.expect("app");
     let ended = seen
         .iter()
-        .filter(|e| matches!(e, EndpointEvent::DialogTerminated { .. }))
+        .filter(|e| matches!(e, EndpointEvent::Dialog(DialogEvent::Terminated { .. })))
         .count();
     assert_eq!(ended, 200);
 }

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{ALICE, BOB, CAROL, FORK, World, is_method, is_status};
-use dialog_core::{DialogId, EndReason, Event};
+use dialog_core::{DialogEvent, DialogId, EndReason, Event};
 use sip_core::{Method, StatusCode};
 use sip_test::net::Conditions;
 
@@ -45,7 +45,7 @@ fn call_completes_over_30_percent_loss() {
         let d = dialogs[0].clone();
         let bob = w.node("bob");
         assert_eq!(
-            bob.count(|e| matches!(e, Event::Ack { .. })),
+            bob.count(|e| matches!(e, Event::Dialog(DialogEvent::Ack { .. }))),
             1,
             "seed {seed}: ACK reached bob once"
         );
@@ -87,7 +87,10 @@ fn forked_invite_with_two_200s_keeps_one_dialog_and_byes_the_other() {
     w.run_for(secs(40.0));
     let alice = w.node("alice");
     // Two early dialogs (one per 180), bob's confirmed first, carol's ended.
-    assert_eq!(alice.count(|e| matches!(e, Event::DialogCreated { .. })), 2);
+    assert_eq!(
+        alice.count(|e| matches!(e, Event::Dialog(DialogEvent::Created { .. }))),
+        2
+    );
     let confirmed = alice.confirmed();
     assert_eq!(confirmed.len(), 1, "{:?}", alice.events);
     assert_eq!(alice.layer.dialog_count(), 1);
@@ -96,8 +99,16 @@ fn forked_invite_with_two_200s_keeps_one_dialog_and_byes_the_other() {
     assert_eq!(ended[0].2, EndReason::ForkNotChosen);
     assert_ne!(ended[0].1, confirmed[0]);
     // Both forks got their ACK; only carol got a BYE.
-    assert_eq!(w.node("bob").count(|e| matches!(e, Event::Ack { .. })), 1);
-    assert_eq!(w.node("carol").count(|e| matches!(e, Event::Ack { .. })), 1);
+    assert_eq!(
+        w.node("bob")
+            .count(|e| matches!(e, Event::Dialog(DialogEvent::Ack { .. }))),
+        1
+    );
+    assert_eq!(
+        w.node("carol")
+            .count(|e| matches!(e, Event::Dialog(DialogEvent::Ack { .. }))),
+        1
+    );
     assert!(w.node("bob").ended().is_empty());
     assert_eq!(
         w.node("carol")
@@ -154,8 +165,16 @@ fn glare_on_reinvite_resolves_with_the_section_14_1_delays() {
         assert_eq!(node.layer.dialog_count(), 1);
     }
     // Each side ACKed the other's accepted re-INVITE.
-    assert_eq!(w.node("alice").count(|e| matches!(e, Event::Ack { .. })), 1);
-    assert_eq!(w.node("bob").count(|e| matches!(e, Event::Ack { .. })), 2);
+    assert_eq!(
+        w.node("alice")
+            .count(|e| matches!(e, Event::Dialog(DialogEvent::Ack { .. }))),
+        1
+    );
+    assert_eq!(
+        w.node("bob")
+            .count(|e| matches!(e, Event::Dialog(DialogEvent::Ack { .. }))),
+        2
+    );
 }
 
 #[test]
@@ -178,7 +197,10 @@ fn prack_flow_over_loss() {
         assert!(bob.sent.iter().any(|(_, m)| is_status(m, 183)
             && m.raw_header(sip_core::header::HeaderName::RSeq) == Some(b"1")));
         assert!(bob.ended().is_empty(), "seed {seed}: {:?}", bob.ended());
-        assert_eq!(bob.count(|e| matches!(e, Event::Ack { .. })), 1);
+        assert_eq!(
+            bob.count(|e| matches!(e, Event::Dialog(DialogEvent::Ack { .. }))),
+            1
+        );
     }
 }
 
@@ -266,7 +288,10 @@ fn cancel_before_the_answer_gives_487() {
         vec![StatusCode::REQUEST_TERMINATED]
     );
     let bob = w.node("bob");
-    assert_eq!(bob.count(|e| matches!(e, Event::Cancelled { .. })), 1);
+    assert_eq!(
+        bob.count(|e| matches!(e, Event::Dialog(DialogEvent::Cancelled { .. }))),
+        1
+    );
     assert_eq!(
         bob.ended().iter().map(|e| e.2).collect::<Vec<_>>(),
         vec![EndReason::Cancelled]
@@ -297,7 +322,11 @@ fn cancel_racing_the_200_leaves_both_sides_agreeing() {
         if finals[0] == StatusCode::OK {
             // The 200 won: the call is up on both sides; hang up.
             let d = w.node("alice").confirmed()[0].clone();
-            assert_eq!(w.node("bob").count(|e| matches!(e, Event::Ack { .. })), 1);
+            assert_eq!(
+                w.node("bob")
+                    .count(|e| matches!(e, Event::Dialog(DialogEvent::Ack { .. }))),
+                1
+            );
             let now = w.now;
             w.node("alice").layer.bye(now, &d).expect("BYE");
             w.run_for(secs(5.0));
@@ -305,7 +334,7 @@ fn cancel_racing_the_200_leaves_both_sides_agreeing() {
             assert_eq!(finals[0], StatusCode::REQUEST_TERMINATED);
             assert_eq!(
                 w.node("bob")
-                    .count(|e| matches!(e, Event::Cancelled { .. })),
+                    .count(|e| matches!(e, Event::Dialog(DialogEvent::Cancelled { .. }))),
                 1
             );
         }
@@ -380,7 +409,7 @@ fn session_timer_refreshes_and_expires() {
     assert_eq!(got, vec![45, 90, 135, 180], "{updates:?}");
     assert_eq!(
         w.node("alice")
-            .count(|e| matches!(e, Event::Refreshed { .. })),
+            .count(|e| matches!(e, Event::Dialog(DialogEvent::Refreshed { .. }))),
         4
     );
     assert!(w.node("bob").ended().is_empty());

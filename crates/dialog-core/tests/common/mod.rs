@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use dialog_core::{Config, DialogId, DialogLayer, EndReason, Event};
+use dialog_core::{Config, DialogEvent, DialogId, DialogLayer, EndReason, Event};
 use sip_core::header::HeaderName;
 use sip_core::{Message, Method, StatusCode};
 use sip_test::net::{Conditions, Packet, SimNet};
@@ -66,7 +66,9 @@ impl Node {
         self.events
             .iter()
             .filter_map(|(t, e)| match e {
-                Event::DialogTerminated { dialog, reason } => Some((*t, dialog.clone(), *reason)),
+                Event::Dialog(DialogEvent::Terminated { dialog, reason }) => {
+                    Some((*t, dialog.clone(), *reason))
+                }
                 _ => None,
             })
             .collect()
@@ -78,11 +80,11 @@ impl Node {
         self.events
             .iter()
             .filter_map(|(_, e)| match e {
-                Event::DialogConfirmed { dialog } => Some(dialog.clone()),
-                Event::DialogCreated {
+                Event::Dialog(DialogEvent::Confirmed { dialog }) => Some(dialog.clone()),
+                Event::Dialog(DialogEvent::Created {
                     dialog,
                     state: dialog_core::DialogState::Confirmed,
-                } => Some(dialog.clone()),
+                }) => Some(dialog.clone()),
                 _ => None,
             })
             .collect()
