@@ -359,6 +359,18 @@ impl Dialog {
         if !matches!(method, Method::Ack | Method::Cancel) {
             self.local_seq = Some(seq);
         }
+        self.build(method, seq)
+    }
+
+    /// Starts the ACK for the 2xx to our INVITE with CSeq `seq` (§13.2.2.4:
+    /// the ACK carries the INVITE's CSeq number, whatever was sent since).
+    pub fn ack(&self, seq: u32) -> Builder {
+        self.build(Method::Ack, seq)
+    }
+
+    /// An in-dialog request with CSeq `seq`: Request-URI and Route from the
+    /// remote target and route set, To/From with tags, Call-ID.
+    fn build(&self, method: Method, seq: u32) -> Builder {
         // §12.2.1.1: the first route is a strict router when its URI lacks `lr`.
         let first_route_uri = self.route_set.first().and_then(|r| {
             let start = r.find('<')? + 1;

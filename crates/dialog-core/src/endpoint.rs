@@ -145,30 +145,21 @@ impl ClientTransaction {
     }
 
     /// Waits for the final response (skipping 1xx, following retries).
+    /// A 491 is the answer only when no §14.1 retry follows it: for INVITE
+    /// and UPDATE the layer retries and the retry's answer comes here too.
     pub async fn final_response(&mut self) -> Result<(Message, Option<DialogId>), Error> {
+        let mut glare = None;
         loop {
             match self.next().await {
-                Some(ClientEvent::Response { response, dialog })
-                    if response.status().is_some_and(StatusCode::is_final) =>
-                {
-                    let retried_491 = response.status() == Some(StatusCode::REQUEST_PENDING);
-                    if !retried_491 {
-                        return Ok((response, dialog));
-                    }
-                    // The layer retries after 491 (§14.1): wait for that.
-                    match self.next().await {
-                        Some(ClientEvent::Retrying) => {}
-                        Some(ClientEvent::Timeout) | None => return Ok((response, dialog)),
-                        Some(ClientEvent::TransportError) => return Err(Error::TransportFailed),
-                        Some(ClientEvent::Response { response, dialog }) => {
-                            return Ok((response, dialog));
-                        }
-                    }
-                }
-                Some(ClientEvent::Response { .. } | ClientEvent::Retrying) => {}
-                Some(ClientEvent::Timeout) => return Err(Error::Timeout),
+                Some(ClientEvent::Response { response, dialog }) => match response.status() {
+                    Some(StatusCode::REQUEST_PENDING) => glare = Some((response, dialog)),
+                    Some(code) if code.is_final() => return Ok((response, dialog)),
+                    _ => {}
+                },
+                Some(ClientEvent::Retrying) => glare = None,
+                Some(ClientEvent::Timeout) => return glare.ok_or(Error::Timeout),
                 Some(ClientEvent::TransportError) => return Err(Error::TransportFailed),
-                None => return Err(Error::Stopped),
+                None => return glare.ok_or(Error::Stopped),
             }
         }
     }

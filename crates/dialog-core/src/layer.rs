@@ -248,6 +248,8 @@ pub struct DialogLayer {
     pub(crate) server_invites: HashMap<TransactionId, ServerInvite>,
     /// The peer's in-dialog INVITE/UPDATE awaiting our answer.
     pub(crate) server_requests: HashMap<TransactionId, (DialogId, Message)>,
+    /// Every other request reported to the TU and not yet answered finally.
+    pub(crate) answering: HashMap<TransactionId, Message>,
     pub(crate) cancels: HashSet<TransactionId>,
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     due: HashMap<u64, Due>,
@@ -321,6 +323,7 @@ impl DialogLayer {
             client_requests: HashMap::new(),
             server_invites: HashMap::new(),
             server_requests: HashMap::new(),
+            answering: HashMap::new(),
             cancels: HashSet::new(),
             timers: BinaryHeap::new(),
             due: HashMap::new(),
@@ -576,7 +579,8 @@ impl DialogLayer {
             ));
         }
         let target = usage.target();
-        let body = (!request.body().is_empty()).then(|| {
+        // Kept for a §14.1 retry, which only offers (INVITE, UPDATE) get.
+        let body = (offer && !request.body().is_empty()).then(|| {
             let ct = request
                 .raw_header(HeaderName::ContentType)
                 .and_then(|v| std::str::from_utf8(v).ok())
@@ -617,9 +621,10 @@ impl DialogLayer {
         self.send(now, bye)
     }
 
-    /// Starts the answer to a server transaction: §8.2.6 copies, our To
-    /// tag (the same for every response to one INVITE), and for INVITE and
-    /// UPDATE answers that make or refresh a dialog, Contact and Allow.
+    /// Starts the answer to a request reported by [`Event::Request`]:
+    /// §8.2.6 copies, our To tag when the request had none (the same for
+    /// every response to one INVITE), and for INVITE and UPDATE answers
+    /// that make or refresh a dialog, Contact and Allow.
     pub fn response(&mut self, id: TransactionId, code: StatusCode) -> Result<Builder, Error> {
         let ua = self.config.user_agent.clone();
         if let Some(si) = self.server_invites.get(&id) {
@@ -647,12 +652,20 @@ impl DialogLayer {
             }
             return Ok(b);
         }
-        Err(Error::UnknownTransaction)
+        let needs_tag = self
+            .answering
+            .get(&id)
+            .ok_or(Error::UnknownTransaction)?
+            .header::<sip_core::header::To<'_>>()
+            .and_then(Result::ok)
+            .is_some_and(|to| to.tag().is_none());
+        let tag = needs_tag.then(|| self.new_token());
+        let request = self.answering.get(&id).ok_or(Error::UnknownTransaction)?;
+        Ok(response_to(request, code, tag.as_deref()).header("Server", ua))
     }
 
-    /// Answers a request reported by [`Event::Request`]. Use
-    /// [`DialogLayer::response`] to start the response, or build it with
-    /// `response_to` and our tag.
+    /// Answers a request reported by [`Event::Request`]; start the
+    /// response with [`DialogLayer::response`].
     pub fn respond(
         &mut self,
         now: Instant,
@@ -664,9 +677,12 @@ impl DialogLayer {
         } else if self.server_requests.contains_key(&id) {
             self.respond_in_dialog(now, id, response)
         } else {
-            self.tx
-                .send_response(now, id, response)
-                .map_err(Error::from)
+            let is_final = response.status().is_some_and(StatusCode::is_final);
+            let sent = self.tx.send_response(now, id, response);
+            if is_final && sent.is_ok() {
+                self.answering.remove(&id);
+            }
+            sent.map_err(Error::from)
         };
         self.drain(now);
         r

@@ -3,11 +3,11 @@
 //! messages, commands and timers, sends what it transmits, and routes its
 //! events to the application and to waiting client transactions.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sip_core::builder::{Builder, response_to};
+use sip_core::builder::Builder;
 use sip_core::{Message, Method, StatusCode};
 use sip_transport::{Received, Transports};
 use tokio::sync::{mpsc, oneshot};
@@ -48,7 +48,7 @@ pub(crate) struct Shard {
     /// stay registered after a 491 for their retry.
     clients: HashMap<TransactionId, (mpsc::Sender<ClientEvent>, bool)>,
     /// Requests given to the application and not yet answered finally.
-    unanswered: HashMap<TransactionId, Message>,
+    unanswered: HashSet<TransactionId>,
     draining: Option<(Instant, Vec<oneshot::Sender<()>>)>,
     stopped: bool,
 }
@@ -66,7 +66,7 @@ impl Shard {
             transports,
             events,
             clients: HashMap::new(),
-            unanswered: HashMap::new(),
+            unanswered: HashSet::new(),
             draining: None,
             stopped: false,
         }
@@ -158,17 +158,9 @@ impl Shard {
                 let _ = reply.send(self.open(sent, offer));
             }
             Command::Answer(id, code, edit, reply) => {
-                let built = match self.layer.response(id, code) {
-                    Ok(b) => Ok(b),
-                    Err(_) => match self.unanswered.get(&id) {
-                        Some(request) => {
-                            Ok(response_to(request, code, Some(&self.layer.new_token()))
-                                .header("Server", &self.layer.config().user_agent))
-                        }
-                        None => Err(Error::UnknownTransaction),
-                    },
-                };
-                let r = built
+                let r = self
+                    .layer
+                    .response(id, code)
                     .and_then(|b| edit(b).build().map_err(Error::from))
                     .and_then(|m| self.respond(now, id, m));
                 let _ = reply.send(r);
@@ -248,10 +240,10 @@ impl Shard {
                 dialog,
             } => {
                 if self.draining.is_some() && dialog.is_none() {
-                    self.refuse(now, id, &request);
+                    self.refuse(now, id);
                     return;
                 }
-                self.unanswered.insert(id, request.clone());
+                self.unanswered.insert(id);
                 EndpointEvent::Request(IncomingRequest {
                     request,
                     source,
@@ -296,7 +288,7 @@ impl Shard {
             Err(mpsc::error::TrySendError::Full(EndpointEvent::Request(r))) => {
                 // The application is behind: shed load rather than queue.
                 tracing::warn!("application not keeping up; answering 503");
-                self.refuse(now, r.id, &r.request);
+                self.refuse(now, r.id);
             }
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::warn!("application not keeping up; dialog event dropped");
@@ -306,17 +298,10 @@ impl Shard {
     }
 
     /// 503 for a request we will not hand to the application.
-    fn refuse(&mut self, now: Instant, id: TransactionId, request: &Message) {
+    fn refuse(&mut self, now: Instant, id: TransactionId) {
         self.unanswered.remove(&id);
-        let built = match self.layer.response(id, StatusCode::SERVICE_UNAVAILABLE) {
-            Ok(b) => b,
-            Err(_) => response_to(
-                request,
-                StatusCode::SERVICE_UNAVAILABLE,
-                Some(&self.layer.new_token()),
-            ),
-        };
-        if let Ok(r) = built.header("Retry-After", 5).build() {
+        let built = self.layer.response(id, StatusCode::SERVICE_UNAVAILABLE);
+        if let Ok(r) = built.and_then(|b| b.header("Retry-After", 5).build().map_err(Error::from)) {
             let _ = self.layer.respond(now, id, r);
         }
     }

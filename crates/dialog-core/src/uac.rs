@@ -60,6 +60,7 @@ impl DialogLayer {
             return;
         };
         let (dialog, method, report) = (req.dialog.clone(), req.method.clone(), req.report);
+        let body = req.body.clone();
         let Some(code) = response.status() else {
             return;
         };
@@ -67,7 +68,6 @@ impl DialogLayer {
             return; // a retransmitted 2xx: ACKed again, reported once
         }
         if code.is_final() {
-            let body = self.client_requests.get(&id).and_then(|r| r.body.clone());
             self.on_dialog_final(now, id, &dialog, &method, code, &response, body);
         }
         if report {
@@ -161,12 +161,11 @@ impl DialogLayer {
         };
         let ack = usage
             .dialog
-            .request(Method::Ack)
+            .ack(seq)
             .header("Via", via)
             .header("Max-Forwards", 70)
             .build();
-        if let Ok(mut ack) = ack {
-            ack.set_header("CSeq", format_args!("{seq} ACK"));
+        if let Ok(ack) = ack {
             self.tx.send_ack(ack.clone(), target);
             usage.ack = Some((seq, ack, target));
         }
@@ -429,6 +428,7 @@ impl DialogLayer {
 
     fn on_terminated(&mut self, id: TransactionId) {
         self.cancels.remove(&id);
+        self.answering.remove(&id);
         self.client_requests.remove(&id);
         if let Some(ci) = self.client_invites.remove(&id) {
             // Forks that never answered 2xx end with the transaction.

@@ -51,6 +51,26 @@ impl DialogLayer {
         );
     }
 
+    /// Hands a request to the TU, keeping it to start the answer with
+    /// (INVITE and in-dialog INVITE/UPDATE are kept by their own tables).
+    fn report(
+        &mut self,
+        id: TransactionId,
+        request: Message,
+        source: Target,
+        dialog: Option<DialogId>,
+    ) {
+        if !self.server_invites.contains_key(&id) && !self.server_requests.contains_key(&id) {
+            self.answering.insert(id, request.clone());
+        }
+        self.events.push_back(Event::Request {
+            id,
+            request,
+            source,
+            dialog,
+        });
+    }
+
     pub(crate) fn on_request(
         &mut self,
         now: Instant,
@@ -112,12 +132,7 @@ impl DialogLayer {
                         },
                     );
                 }
-                self.events.push_back(Event::Request {
-                    id,
-                    request,
-                    source: flow,
-                    dialog: None,
-                });
+                self.report(id, request, flow, None);
             }
             Match::Dialog(dialog) => self.on_dialog_request(now, id, request, flow, dialog, method),
         }
@@ -211,20 +226,10 @@ impl DialogLayer {
                 usage.incoming = Some(id);
                 self.server_requests
                     .insert(id, (dialog.clone(), request.clone()));
-                self.events.push_back(Event::Request {
-                    id,
-                    request,
-                    source: flow,
-                    dialog: Some(dialog),
-                });
+                self.report(id, request, flow, Some(dialog));
             }
             Method::Prack => self.on_prack(now, id, &request, &dialog),
-            _ => self.events.push_back(Event::Request {
-                id,
-                request,
-                source: flow,
-                dialog: Some(dialog),
-            }),
+            _ => self.report(id, request, flow, Some(dialog)),
         }
     }
 
@@ -289,33 +294,31 @@ impl DialogLayer {
         mut response: Message,
     ) -> Result<(), crate::Error> {
         let code = status_of(&response)?;
-        let Some(si) = self.server_invites.get_mut(&id) else {
-            return Err(crate::Error::UnknownTransaction);
-        };
+        let si = self
+            .server_invites
+            .get(&id)
+            .ok_or(crate::Error::UnknownTransaction)?;
         if code.0 == 100 {
             return Ok(self.tx.send_response(now, id, response)?);
         }
         add_tag(&mut response, &si.tag);
-        if code.0 < 300 && si.dialog.is_none() {
-            let dialog = Dialog::from_uas(&si.request, &si.tag, StatusCode::RINGING)
-                .map_err(|e| crate::Error::Malformed(e.to_string()))?;
-            let did = dialog.id().clone();
-            let mut usage = Usage::new(dialog, si.flow);
-            usage.invite = Some(id);
-            usage.peer_allows_update = allows(&si.request, "UPDATE");
-            si.dialog = Some(did.clone());
-            self.usages.insert(did.clone(), usage);
-            self.events.push_back(Event::Dialog(DialogEvent::Created {
-                dialog: did,
-                state: DialogState::Early,
-            }));
-        }
-        let request = si.request.clone();
-        let dialog = si.dialog.clone();
+        // What the answer needs from the INVITE, read before anything changes.
+        let reliable = code.is_provisional()
+            && self.config.reliable_provisionals
+            && supports(&si.request, "100rel")
+            && (requires(&response, "100rel") || requires(&si.request, "100rel"));
+        let session = if code.is_success() {
+            self.uas_session(&si.request, &mut response)
+        } else {
+            None
+        };
+        let invite_seq = cseq(&si.request).map_or(0, |c| c.seq);
+        let dialog = match &si.dialog {
+            Some(d) => Some(d.clone()),
+            None if code.0 < 300 => Some(self.create_uas_dialog(id)?),
+            None => None,
+        };
         if code.is_provisional() {
-            let reliable = self.config.reliable_provisionals
-                && supports(&request, "100rel")
-                && (requires(&response, "100rel") || requires(&request, "100rel"));
             if reliable && let Some(d) = dialog {
                 let Some(usage) = self.usages.get_mut(&d) else {
                     return Ok(());
@@ -340,7 +343,6 @@ impl DialogLayer {
             self.end(&d, EndReason::Rejected(code));
             return Ok(());
         }
-        let session = self.uas_session(&request, &mut response);
         self.tx.send_response(now, id, response.clone())?;
         let t1 = self.config.timers.t1;
         let timer = self.schedule(now + t1, Due::Ok(d.clone()));
@@ -351,7 +353,7 @@ impl DialogLayer {
             usage.dialog.confirm();
             usage.ok = Some(PendingOk {
                 id,
-                cseq: cseq(&request).map_or(0, |c| c.seq),
+                cseq: invite_seq,
                 response,
                 interval: t1,
                 since: now,
@@ -362,6 +364,28 @@ impl DialogLayer {
             .push_back(Event::Dialog(DialogEvent::Confirmed { dialog: d.clone() }));
         self.start_session(now, &d, session);
         Ok(())
+    }
+
+    /// The early UAS dialog of INVITE `id`, made when its first 1xx or 2xx
+    /// with our tag goes out (§12.1.1).
+    fn create_uas_dialog(&mut self, id: TransactionId) -> Result<DialogId, crate::Error> {
+        let si = self
+            .server_invites
+            .get_mut(&id)
+            .ok_or(crate::Error::UnknownTransaction)?;
+        let dialog = Dialog::from_uas(&si.request, &si.tag, StatusCode::RINGING)
+            .map_err(|e| crate::Error::Malformed(e.to_string()))?;
+        let did = dialog.id().clone();
+        let mut usage = Usage::new(dialog, si.flow);
+        usage.invite = Some(id);
+        usage.peer_allows_update = allows(&si.request, "UPDATE");
+        si.dialog = Some(did.clone());
+        self.usages.insert(did.clone(), usage);
+        self.events.push_back(Event::Dialog(DialogEvent::Created {
+            dialog: did.clone(),
+            state: DialogState::Early,
+        }));
+        Ok(did)
     }
 
     /// Answers the peer's in-dialog INVITE or UPDATE: a 2xx refreshes the

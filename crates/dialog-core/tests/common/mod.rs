@@ -383,11 +383,8 @@ fn react(node: &mut Node, now: Instant, e: &Event) {
     let response = node
         .layer
         .response(*id, StatusCode::OK)
-        .map(|b| b.build().expect("200"))
-        .unwrap_or_else(|_| {
-            sip_core::builder::response_to(request, StatusCode::OK, None)
-                .build()
-                .expect("200")
-        });
-    let _ = node.layer.respond(now, *id, response);
+        .expect("a reported request");
+    node.layer
+        .respond(now, *id, response.build().expect("200"))
+        .expect("answer");
 }
