@@ -64,6 +64,11 @@ pub struct Config {
     pub max_connections_per_ip: usize,
     /// A connection with no traffic for this long is closed.
     pub idle_timeout: Duration,
+    /// Receive and send buffer asked of the kernel for each UDP socket, in
+    /// bytes (Linux caps it at `net.core.rmem_max` / `wmem_max`). A burst
+    /// larger than the buffer is dropped by the kernel and costs a
+    /// retransmission 500 ms later, so busy servers want it large.
+    pub udp_buffer: usize,
 }
 
 impl Config {
@@ -81,6 +86,7 @@ impl Config {
             max_connections: 1024,
             max_connections_per_ip: 64,
             idle_timeout: Duration::from_secs(600),
+            udp_buffer: 4 << 20,
         }
     }
 }
@@ -293,7 +299,7 @@ impl Transports {
         });
         let mut udp = Vec::new();
         for addr in &config.udp {
-            let sock = Arc::new(UdpSocket::bind(addr).await?);
+            let sock = Arc::new(bind_udp(*addr, config.udp_buffer)?);
             tokio::spawn(udp_loop(sock.clone(), shared.clone()));
             udp.push(sock);
         }
@@ -517,6 +523,24 @@ async fn accept_one(stream: TcpStream, transport: Transport, shared: Arc<Shared>
     {
         tracing::info!(%peer, ?transport, "connection refused (limit, handshake or subprotocol)");
     }
+}
+
+/// A non-blocking UDP socket on `addr` with `buffer` bytes of kernel
+/// buffer each way (best effort: the kernel may grant less).
+fn bind_udp(addr: SocketAddr, buffer: usize) -> io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if buffer > 0 {
+        if let Err(e) = sock.set_recv_buffer_size(buffer) {
+            tracing::debug!(%e, "SO_RCVBUF not set");
+        }
+        if let Err(e) = sock.set_send_buffer_size(buffer) {
+            tracing::debug!(%e, "SO_SNDBUF not set");
+        }
+    }
+    sock.set_nonblocking(true)?;
+    sock.bind(&addr.into())?;
+    UdpSocket::from_std(sock.into())
 }
 
 async fn udp_loop(sock: Arc<UdpSocket>, shared: Arc<Shared>) {
