@@ -130,7 +130,7 @@ pub enum ClientEvent {
 pub struct ClientTransaction {
     id: TransactionId,
     shard: mpsc::Sender<Command>,
-    events: mpsc::Receiver<ClientEvent>,
+    events: crate::mailbox::Receiver<ClientEvent>,
 }
 
 impl ClientTransaction {
@@ -180,6 +180,7 @@ struct Inner {
     config: EndpointConfig,
     tokens: AtomicU64,
     seed: u64,
+    me: crate::layer::Me,
 }
 
 /// The SIP endpoint (see the module documentation). Cheap to clone.
@@ -251,6 +252,7 @@ impl Endpoint {
             shards.push(tx);
         }
         tokio::spawn(dispatch(inbound, shards.clone()));
+        let me = crate::layer::Me::new(&config.dialog);
         let endpoint = Endpoint {
             inner: Arc::new(Inner {
                 shards,
@@ -259,6 +261,7 @@ impl Endpoint {
                 config,
                 tokens: AtomicU64::new(0),
                 seed,
+                me,
             }),
         };
         Ok((endpoint, Incoming { rx: events_rx }))
@@ -273,7 +276,7 @@ impl Endpoint {
             .map(|(_, a)| *a)
     }
 
-    fn token(&self) -> String {
+    fn token(&self) -> u64 {
         let n = self.inner.tokens.fetch_add(1, Ordering::Relaxed);
         let mut z = self
             .inner
@@ -281,7 +284,7 @@ impl Endpoint {
             .wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        format!("{:016x}", z ^ (z >> 31))
+        z ^ (z >> 31)
     }
 
     /// Where a request to `uri` goes: the outbound proxy if one is set, else
@@ -315,18 +318,10 @@ impl Endpoint {
         from: &str,
         to: &str,
     ) -> Builder {
-        let local = self
-            .local_addr(target.transport)
-            .or_else(|| self.inner.local.first().map(|(_, a)| *a))
-            .unwrap_or_else(|| ([127, 0, 0, 1], 5060).into());
-        let me = crate::layer::Me {
-            user: &self.inner.config.dialog.user,
-            user_agent: &self.inner.config.dialog.user_agent,
-            transport: target.transport,
-            local,
-        };
         let fresh = [self.token(), self.token(), self.token()];
-        me.request(method, uri, (from, to), &fresh)
+        self.inner
+            .me
+            .request(target.transport, method, uri, (from, to), fresh)
     }
 
     fn shard(&self, call_id: &str) -> mpsc::Sender<Command> {

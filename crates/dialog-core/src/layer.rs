@@ -241,6 +241,7 @@ pub(crate) enum Due {
 /// The dialog layer (see the module documentation).
 pub struct DialogLayer {
     pub(crate) config: Config,
+    me: Me,
     pub(crate) tx: TransactionLayer,
     pub(crate) usages: HashMap<DialogId, Usage>,
     pub(crate) client_invites: HashMap<TransactionId, ClientInvite>,
@@ -258,54 +259,121 @@ pub struct DialogLayer {
     rng: u64,
 }
 
-/// Our identity on one transport: what Via, Contact and new requests say.
-pub(crate) struct Me<'a> {
-    pub(crate) user: &'a str,
-    pub(crate) user_agent: &'a str,
-    pub(crate) transport: Transport,
-    pub(crate) local: SocketAddr,
+/// Our identity per transport, formatted once: what Via, Contact and new
+/// requests say.
+#[derive(Clone, Debug)]
+pub(crate) struct Me {
+    /// Per transport: the Via up to the branch value (`SIP/2.0/UDP
+    /// 192.0.2.1:5060;branch=z9hG4bK`) and the Contact.
+    by_transport: Vec<(Transport, String, String)>,
+    user_agent: String,
 }
 
-impl Me<'_> {
-    pub(crate) fn via(&self, branch: &str) -> String {
-        format!(
-            "SIP/2.0/{} {};branch=z9hG4bK{branch};rport",
-            self.transport.as_str(),
-            self.local
-        )
-    }
-
-    pub(crate) fn contact(&self) -> String {
-        match self.transport {
-            Transport::Udp => format!("<sip:{}@{}>", self.user, self.local),
-            t => format!(
-                "<sip:{}@{};transport={}>",
-                self.user,
-                self.local,
-                t.as_str().to_ascii_lowercase()
-            ),
+impl Me {
+    pub(crate) fn new(config: &Config) -> Me {
+        let local = |transport: Transport| {
+            config
+                .local
+                .iter()
+                .find(|(t, _)| *t == transport)
+                .or(config.local.first())
+                .map_or_else(|| ([127, 0, 0, 1], 5060).into(), |(_, a)| *a)
+        };
+        let by_transport = [
+            Transport::Udp,
+            Transport::Tcp,
+            Transport::Tls,
+            Transport::Sctp,
+            Transport::Ws,
+            Transport::Wss,
+        ]
+        .into_iter()
+        .map(|t| {
+            let addr: SocketAddr = local(t);
+            let via = format!("SIP/2.0/{} {addr};branch=z9hG4bK", t.as_str());
+            let contact = match t {
+                Transport::Udp => format!("<sip:{}@{addr}>", config.user),
+                t => format!(
+                    "<sip:{}@{addr};transport={}>",
+                    config.user,
+                    t.as_str().to_ascii_lowercase()
+                ),
+            };
+            (t, via, contact)
+        })
+        .collect();
+        Me {
+            by_transport,
+            user_agent: config.user_agent.clone(),
         }
     }
 
-    /// A request outside any dialog; `fresh` is the branch, From tag and
+    fn entry(&self, transport: Transport) -> &(Transport, String, String) {
+        let found = self.by_transport.iter().find(|e| e.0 == transport);
+        found.unwrap_or(&self.by_transport[0])
+    }
+
+    /// A top Via with a branch made from `branch`.
+    pub(crate) fn via(&self, transport: Transport, branch: u64) -> String {
+        let prefix = &self.entry(transport).1;
+        let mut via = String::with_capacity(prefix.len() + 22);
+        via.push_str(prefix);
+        push_hex(&mut via, branch);
+        via.push_str(";rport");
+        via
+    }
+
+    /// Our Contact, a name-addr.
+    pub(crate) fn contact(&self, transport: Transport) -> &str {
+        &self.entry(transport).2
+    }
+
+    pub(crate) fn user_agent(&self) -> &str {
+        &self.user_agent
+    }
+
+    /// A request outside any dialog; `fresh` makes the branch, From tag and
     /// Call-ID.
     pub(crate) fn request(
         &self,
+        transport: Transport,
         method: Method,
         uri: &str,
         (from, to): (&str, &str),
-        [branch, tag, call_id]: &[String; 3],
+        [branch, tag, call_id]: [u64; 3],
     ) -> Builder {
-        Builder::request(method.clone(), uri)
-            .header("Via", self.via(branch))
+        let mut from_tag = String::with_capacity(from.len() + 21);
+        from_tag.push_str(from);
+        from_tag.push_str(";tag=");
+        push_hex(&mut from_tag, tag);
+        let mut cseq = String::with_capacity(12);
+        cseq.push_str("1 ");
+        cseq.push_str(method.as_str());
+        Builder::request(method, uri)
+            .header("Via", self.via(transport, branch))
             .header("Max-Forwards", 70)
-            .header("From", format!("{from};tag={tag}"))
+            .header("From", from_tag)
             .header("To", to)
-            .header("Call-ID", call_id)
-            .header("CSeq", format!("1 {method}"))
-            .header("Contact", self.contact())
-            .header("User-Agent", self.user_agent)
+            .header("Call-ID", token(call_id))
+            .header("CSeq", cseq)
+            .header("Contact", self.contact(transport))
+            .header("User-Agent", &self.user_agent)
     }
+}
+
+/// Appends `x` as 16 lowercase hex digits.
+fn push_hex(s: &mut String, x: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for i in (0..16).rev() {
+        s.push(char::from(HEX[((x >> (i * 4)) & 0xf) as usize]));
+    }
+}
+
+/// `x` as a 16-hex-digit token (tags, Call-IDs, branches).
+pub(crate) fn token(x: u64) -> String {
+    let mut s = String::with_capacity(16);
+    push_hex(&mut s, x);
+    s
 }
 
 /// Methods we implement, for Allow.
@@ -317,6 +385,7 @@ impl DialogLayer {
     pub fn new(config: Config, seed: u64) -> DialogLayer {
         DialogLayer {
             tx: TransactionLayer::new(config.timers),
+            me: Me::new(&config),
             config,
             usages: HashMap::new(),
             client_invites: HashMap::new(),
@@ -364,36 +433,18 @@ impl DialogLayer {
 
     /// A fresh tag or Call-ID token.
     pub fn new_token(&mut self) -> String {
-        format!("{:016x}", self.random())
-    }
-
-    fn local(&self, transport: Transport) -> SocketAddr {
-        self.config
-            .local
-            .iter()
-            .find(|(t, _)| *t == transport)
-            .or(self.config.local.first())
-            .map_or_else(|| ([127, 0, 0, 1], 5060).into(), |(_, a)| *a)
-    }
-
-    fn me(&self, transport: Transport) -> Me<'_> {
-        Me {
-            user: &self.config.user,
-            user_agent: &self.config.user_agent,
-            transport,
-            local: self.local(transport),
-        }
+        token(self.random())
     }
 
     /// A top Via for a new client transaction over `transport`.
     pub fn via(&mut self, transport: Transport) -> String {
-        let branch = self.new_token();
-        self.me(transport).via(&branch)
+        let branch = self.random();
+        self.me.via(transport, branch)
     }
 
     /// Our Contact for `transport`, as a name-addr.
-    pub fn contact(&self, transport: Transport) -> String {
-        self.me(transport).contact()
+    pub fn contact(&self, transport: Transport) -> &str {
+        self.me.contact(transport)
     }
 
     /// Starts a request outside any dialog to `uri` via `target`, with a
@@ -407,9 +458,9 @@ impl DialogLayer {
         from: &str,
         to: &str,
     ) -> Builder {
-        let fresh = [self.new_token(), self.new_token(), self.new_token()];
-        self.me(target.transport)
-            .request(method, uri, (from, to), &fresh)
+        let fresh = [self.random(), self.random(), self.random()];
+        self.me
+            .request(target.transport, method, uri, (from, to), fresh)
     }
 
     /// Sends a request outside any dialog. An INVITE is tracked: its 1xx
@@ -531,17 +582,18 @@ impl DialogLayer {
             .target()
             .transport;
         let via = self.via(transport);
-        let contact = self.contact(transport);
-        let ua = self.config.user_agent.clone();
+        let me = &self.me;
         let usage = self.usages.get_mut(dialog).ok_or(Error::UnknownDialog)?;
         let mut b = usage
             .dialog
             .request(method.clone())
             .header("Via", via)
             .header("Max-Forwards", 70)
-            .header("User-Agent", ua);
+            .header("User-Agent", me.user_agent());
         if matches!(method, Method::Invite | Method::Update) {
-            b = b.header("Contact", contact).header("Allow", ALLOW);
+            b = b
+                .header("Contact", me.contact(transport))
+                .header("Allow", ALLOW);
             if let Some(s) = usage.session {
                 b = b
                     .header(
@@ -626,12 +678,12 @@ impl DialogLayer {
     /// every response to one INVITE), and for INVITE and UPDATE answers
     /// that make or refresh a dialog, Contact and Allow.
     pub fn response(&mut self, id: TransactionId, code: StatusCode) -> Result<Builder, Error> {
-        let ua = self.config.user_agent.clone();
+        let ua = self.me.user_agent();
         if let Some(si) = self.server_invites.get(&id) {
             let mut b = response_to(&si.request, code, Some(&si.tag)).header("Server", ua);
             if code.0 > 100 && code.0 < 300 {
                 b = b
-                    .header("Contact", self.contact(si.flow.transport))
+                    .header("Contact", self.me.contact(si.flow.transport))
                     .header("Allow", ALLOW);
                 for rr in si.request.fields_named(HeaderName::RecordRoute) {
                     b = b.raw_header(rr.raw_name.as_bytes(), rr.value);
@@ -643,11 +695,11 @@ impl DialogLayer {
             let transport = self
                 .usages
                 .get(dialog)
-                .map_or(Transport::Udp, |u| u.flow.transport);
+                .map_or(Transport::Udp, |u| u.flow().transport);
             let mut b = response_to(request, code, None).header("Server", ua);
             if code.is_success() {
                 b = b
-                    .header("Contact", self.contact(transport))
+                    .header("Contact", self.me.contact(transport))
                     .header("Allow", ALLOW);
             }
             return Ok(b);
@@ -661,7 +713,7 @@ impl DialogLayer {
             .is_some_and(|to| to.tag().is_none());
         let tag = needs_tag.then(|| self.new_token());
         let request = self.answering.get(&id).ok_or(Error::UnknownTransaction)?;
-        Ok(response_to(request, code, tag.as_deref()).header("Server", ua))
+        Ok(response_to(request, code, tag.as_deref()).header("Server", self.me.user_agent()))
     }
 
     /// Answers a request reported by [`Event::Request`]; start the

@@ -34,6 +34,7 @@
 mod dialog;
 mod endpoint;
 mod layer;
+mod mailbox;
 mod shard;
 mod table;
 mod uac;

@@ -14,10 +14,11 @@ use tokio::sync::{mpsc, oneshot};
 use transaction_core::{Inbound, Target, TransactionId};
 
 use crate::endpoint::{ClientEvent, EndpointEvent, IncomingRequest};
+use crate::mailbox;
 use crate::{DialogEvent, DialogId, DialogLayer, Error, Event};
 
 pub(crate) type Edit = Box<dyn FnOnce(Builder) -> Builder + Send>;
-pub(crate) type Opened = Result<(TransactionId, mpsc::Receiver<ClientEvent>), Error>;
+pub(crate) type Opened = Result<(TransactionId, mailbox::Receiver<ClientEvent>), Error>;
 type Done = oneshot::Sender<Result<(), Error>>;
 
 /// What the endpoint asks of a shard.
@@ -46,7 +47,7 @@ pub(crate) struct Shard {
     events: mpsc::Sender<EndpointEvent>,
     /// Waiting client transactions; the flag marks INVITE/UPDATE, which
     /// stay registered after a 491 for their retry.
-    clients: HashMap<TransactionId, (mpsc::Sender<ClientEvent>, bool)>,
+    clients: HashMap<TransactionId, (mailbox::Sender<ClientEvent>, bool)>,
     /// Requests given to the application and not yet answered finally.
     unanswered: HashSet<TransactionId>,
     draining: Option<(Instant, Vec<oneshot::Sender<()>>)>,
@@ -124,7 +125,7 @@ impl Shard {
 
     fn open(&mut self, sent: Result<TransactionId, Error>, offer: bool) -> Opened {
         let id = sent?;
-        let (tx, rx) = mpsc::channel(CLIENT_EVENTS);
+        let (tx, rx) = mailbox::channel(CLIENT_EVENTS);
         self.clients.insert(id, (tx, offer));
         Ok((id, rx))
     }

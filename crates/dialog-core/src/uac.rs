@@ -116,7 +116,7 @@ impl DialogLayer {
         }
         if code.is_success() {
             if *method == Method::Invite {
-                usage.dialog.on_response(response);
+                usage.on_response(response);
                 self.send_ack(dialog, response);
             }
             if offer {
@@ -218,7 +218,7 @@ impl DialogLayer {
                     ci.chosen = Some(d.clone());
                     ci.finished = true;
                     if let Some(u) = self.usages.get_mut(&d) {
-                        u.dialog.on_response(&response);
+                        u.on_response(&response);
                         u.peer_allows_update = allows(&response, "UPDATE");
                     }
                     self.send_ack(&d, &response);
@@ -280,7 +280,7 @@ impl DialogLayer {
         };
         if let Some(u) = self.usages.get_mut(&did) {
             if response.status().is_some_and(|c| c.is_provisional()) {
-                u.dialog.on_response(response);
+                u.on_response(response);
             }
             return Some((did, false));
         }

@@ -190,11 +190,10 @@ impl DialogLayer {
         let Some(usage) = self.usages.get_mut(&dialog) else {
             return;
         };
-        if let Err(e) = usage.dialog.on_request(&request) {
+        if let Err(e) = usage.on_request(&request, flow) {
             self.refuse(now, id, &request, e.status(), &[]);
             return;
         }
-        usage.flow = flow;
         match method {
             Method::Bye => {
                 let unanswered = usage.invite.take();

@@ -79,7 +79,10 @@ pub(crate) struct Usage {
     pub(crate) dialog: Dialog,
     /// Where the peer was last seen: the fallback target for in-dialog
     /// requests when the remote target is not an address.
-    pub(crate) flow: Target,
+    flow: Target,
+    /// Where in-dialog requests go, worked out whenever the route set,
+    /// remote target or flow changes (see [`Usage::target`]).
+    target: Target,
     /// UAS: the initial INVITE's server transaction while unanswered.
     pub(crate) invite: Option<TransactionId>,
     pub(crate) ok: Option<PendingOk>,
@@ -101,9 +104,11 @@ pub(crate) struct Usage {
 
 impl Usage {
     pub(crate) fn new(dialog: Dialog, flow: Target) -> Usage {
+        let target = next_hop(&dialog, flow);
         Usage {
             dialog,
             flow,
+            target,
             invite: None,
             ok: None,
             ack: None,
@@ -126,14 +131,43 @@ impl Usage {
     /// Where in-dialog requests go: the first loose route, else the remote
     /// target, when it names an address; otherwise the flow the peer used.
     pub(crate) fn target(&self) -> Target {
-        let first = self.dialog.route_set().first().and_then(|r| {
-            let start = r.find('<')? + 1;
-            let end = r[start..].find('>')? + start;
-            Some(&r[start..end])
-        });
-        let uri = first.unwrap_or(self.dialog.remote_target());
-        target_of(uri, self.flow)
+        self.target
     }
+
+    /// Where the peer was last seen.
+    pub(crate) fn flow(&self) -> Target {
+        self.flow
+    }
+
+    /// The dialog's view of a response to our request (target refresh).
+    pub(crate) fn on_response(&mut self, response: &Message) {
+        self.dialog.on_response(response);
+        self.target = next_hop(&self.dialog, self.flow);
+    }
+
+    /// The dialog's checks and target refresh for the peer's request,
+    /// which arrived over `flow`.
+    pub(crate) fn on_request(
+        &mut self,
+        request: &Message,
+        flow: Target,
+    ) -> Result<(), crate::DialogError> {
+        self.dialog.on_request(request)?;
+        self.flow = flow;
+        self.target = next_hop(&self.dialog, self.flow);
+        Ok(())
+    }
+}
+
+/// See [`Usage::target`].
+fn next_hop(dialog: &Dialog, flow: Target) -> Target {
+    let first = dialog.route_set().first().and_then(|r| {
+        let start = r.find('<')? + 1;
+        let end = r[start..].find('>')? + start;
+        Some(&r[start..end])
+    });
+    let uri = first.unwrap_or(dialog.remote_target());
+    target_of(uri, flow)
 }
 
 /// The address a SIP URI names when its host is an IP literal (RFC 3263
