@@ -10,7 +10,7 @@
 //! transaction user as an [`Event`].
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -19,7 +19,9 @@ use bytes::Bytes;
 use sip_core::builder::{Builder, response_to};
 use sip_core::header::HeaderName;
 use sip_core::{Message, Method, StatusCode};
-use transaction_core::{Inbound, Target, TransactionId, TransactionLayer, Transmit, Transport};
+use transaction_core::{
+    IdMap, IdSet, Inbound, Target, TransactionId, TransactionLayer, Transmit, Transport,
+};
 
 use crate::usage::{EndReason, Retry, Usage, outgoing_dialog_id};
 use crate::{DialogId, DialogState};
@@ -244,16 +246,16 @@ pub struct DialogLayer {
     me: Me,
     pub(crate) tx: TransactionLayer,
     pub(crate) usages: HashMap<DialogId, Usage>,
-    pub(crate) client_invites: HashMap<TransactionId, ClientInvite>,
-    pub(crate) client_requests: HashMap<TransactionId, ClientRequest>,
-    pub(crate) server_invites: HashMap<TransactionId, ServerInvite>,
+    pub(crate) client_invites: IdMap<TransactionId, ClientInvite>,
+    pub(crate) client_requests: IdMap<TransactionId, ClientRequest>,
+    pub(crate) server_invites: IdMap<TransactionId, ServerInvite>,
     /// The peer's in-dialog INVITE/UPDATE awaiting our answer.
-    pub(crate) server_requests: HashMap<TransactionId, (DialogId, Message)>,
+    pub(crate) server_requests: IdMap<TransactionId, (DialogId, Message)>,
     /// Every other request reported to the TU and not yet answered finally.
-    pub(crate) answering: HashMap<TransactionId, Message>,
-    pub(crate) cancels: HashSet<TransactionId>,
+    pub(crate) answering: IdMap<TransactionId, Message>,
+    pub(crate) cancels: IdSet<TransactionId>,
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
-    due: HashMap<u64, Due>,
+    due: IdMap<u64, Due>,
     next_timer: u64,
     pub(crate) events: VecDeque<Event>,
     rng: u64,
@@ -388,14 +390,14 @@ impl DialogLayer {
             me: Me::new(&config),
             config,
             usages: HashMap::new(),
-            client_invites: HashMap::new(),
-            client_requests: HashMap::new(),
-            server_invites: HashMap::new(),
-            server_requests: HashMap::new(),
-            answering: HashMap::new(),
-            cancels: HashSet::new(),
+            client_invites: IdMap::default(),
+            client_requests: IdMap::default(),
+            server_invites: IdMap::default(),
+            server_requests: IdMap::default(),
+            answering: IdMap::default(),
+            cancels: IdSet::default(),
             timers: BinaryHeap::new(),
-            due: HashMap::new(),
+            due: IdMap::default(),
             next_timer: 0,
             events: VecDeque::new(),
             rng: seed ^ 0x9e37_79b9_7f4a_7c15,

@@ -3,7 +3,6 @@
 //! messages, commands and timers, sends what it transmits, and routes its
 //! events to the application and to waiting client transactions.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +10,7 @@ use sip_core::builder::Builder;
 use sip_core::{Message, Method, StatusCode};
 use sip_transport::{Received, Transports};
 use tokio::sync::{mpsc, oneshot};
-use transaction_core::{Inbound, Target, TransactionId};
+use transaction_core::{IdMap, IdSet, Inbound, Target, TransactionId};
 
 use crate::endpoint::{ClientEvent, EndpointEvent, IncomingRequest};
 use crate::mailbox;
@@ -47,9 +46,9 @@ pub(crate) struct Shard {
     events: mpsc::Sender<EndpointEvent>,
     /// Waiting client transactions; the flag marks INVITE/UPDATE, which
     /// stay registered after a 491 for their retry.
-    clients: HashMap<TransactionId, (mailbox::Sender<ClientEvent>, bool)>,
+    clients: IdMap<TransactionId, (mailbox::Sender<ClientEvent>, bool)>,
     /// Requests given to the application and not yet answered finally.
-    unanswered: HashSet<TransactionId>,
+    unanswered: IdSet<TransactionId>,
     draining: Option<(Instant, Vec<oneshot::Sender<()>>)>,
     stopped: bool,
 }
@@ -66,8 +65,8 @@ impl Shard {
             me,
             transports,
             events,
-            clients: HashMap::new(),
-            unanswered: HashSet::new(),
+            clients: IdMap::default(),
+            unanswered: IdSet::default(),
             draining: None,
             stopped: false,
         }

@@ -234,14 +234,12 @@ pub fn fit_transport(mut request: Message, mut target: Target) -> (Message, Targ
 #[derive(Default)]
 struct Failover {
     /// Logical (first) id → request and targets not yet tried.
-    pending: std::collections::HashMap<
-        TransactionId,
-        (Message, std::collections::VecDeque<Target>, u32),
-    >,
+    pending:
+        transaction_core::IdMap<TransactionId, (Message, std::collections::VecDeque<Target>, u32)>,
     /// Attempt id → logical id.
-    logical: std::collections::HashMap<TransactionId, TransactionId>,
+    logical: transaction_core::IdMap<TransactionId, TransactionId>,
     /// Attempts given up on: their Terminated is not reported.
-    superseded: std::collections::HashSet<TransactionId>,
+    superseded: transaction_core::IdSet<TransactionId>,
 }
 
 /// The request again with a new branch for attempt `n` (RFC 3263 §4.3).

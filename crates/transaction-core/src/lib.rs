@@ -28,6 +28,7 @@
 //! ```
 
 mod client;
+mod ids;
 mod key;
 mod layer;
 mod server;
@@ -38,6 +39,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use sip_core::{Message, StatusCode};
 
+pub use ids::{IdHasher, IdMap, IdSet};
 pub use layer::TransactionLayer;
 pub use sip_core::Transport;
 pub use timer::{Config, Timer};
