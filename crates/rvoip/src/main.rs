@@ -96,6 +96,12 @@ impl TlsArgs {
     }
 }
 
+/// SIP work allocates many small, short-lived buffers (messages, header
+/// values, ids); mimalloc's per-thread free lists serve them with a
+/// fraction of glibc malloc's instructions.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
