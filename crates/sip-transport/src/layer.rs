@@ -323,11 +323,17 @@ impl Failover {
     }
 }
 
+/// Sends what the layer transmits and hands its events to the
+/// application. Never waits for the application: events it has no room
+/// for wait in `backlog` (and `run` stops reading the network until they
+/// are taken), because the application may itself be waiting for room in
+/// the command queue, and blocking here would deadlock the two.
 async fn flush(
     transports: &Transports,
     layer: &mut TransactionLayer,
     failover: &mut Failover,
     events: &mpsc::Sender<Event>,
+    backlog: &mut std::collections::VecDeque<Event>,
 ) -> bool {
     loop {
         let mut progress = false;
@@ -342,10 +348,17 @@ async fn flush(
         }
         while let Some(e) = layer.poll_event() {
             progress = true;
-            if let Some(e) = failover.filter(layer, e)
-                && events.send(e).await.is_err()
-            {
-                return false;
+            let Some(e) = failover.filter(layer, e) else {
+                continue;
+            };
+            if !backlog.is_empty() {
+                backlog.push_back(e);
+                continue;
+            }
+            match events.try_send(e) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(e)) => backlog.push_back(e),
+                Err(mpsc::error::TrySendError::Closed(_)) => return false,
             }
         }
         if !progress {
@@ -362,6 +375,7 @@ async fn run(
 ) {
     let mut failover = Failover::default();
     let mut flushed = Vec::new();
+    let mut backlog = std::collections::VecDeque::new();
     loop {
         let deadline = layer.poll_timeout();
         let sleep = async {
@@ -371,7 +385,13 @@ async fn run(
             }
         };
         tokio::select! {
-            received = transports.recv() => {
+            permit = events.reserve(), if !backlog.is_empty() => {
+                let Ok(permit) = permit else { return };
+                if let Some(e) = backlog.pop_front() {
+                    permit.send(e);
+                }
+            }
+            received = transports.recv(), if backlog.is_empty() => {
                 let Some(r) = received else { return };
                 layer.handle_message(Instant::now(), Inbound { message: r.message, transport: r.transport, source: r.source });
             }
@@ -410,7 +430,15 @@ async fn run(
             }
             () = sleep => layer.handle_timeout(Instant::now()),
         }
-        if !flush(&transports, &mut layer, &mut failover, &events).await {
+        if !flush(
+            &transports,
+            &mut layer,
+            &mut failover,
+            &events,
+            &mut backlog,
+        )
+        .await
+        {
             return;
         }
         for reply in flushed.drain(..) {
