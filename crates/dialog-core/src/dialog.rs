@@ -155,7 +155,10 @@ impl<'a> Origin<'a> {
             from_tag,
             call_id: call_id.0,
             seq: cseq.seq,
-            secure: matches!(request.request_uri(), Some(Ok(Uri::Sip(u))) if u.secure),
+            secure: request
+                .request_uri_str()
+                .and_then(|u| u.get(..5))
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("sips:")),
         })
     }
 
@@ -284,25 +287,40 @@ impl Dialog {
 
     /// A later response on a UAC dialog: a 2xx confirms an early dialog (and
     /// refreshes the remote target), a non-2xx final ends it (§12.3).
-    pub fn on_response(&mut self, response: &Message) {
+    /// True when the route set or remote target changed.
+    pub fn on_response(&mut self, response: &Message) -> bool {
         let Some(code) = response.status() else {
-            return;
+            return false;
         };
+        let mut changed = false;
         if code.is_success() {
             if self.state == DialogState::Early {
                 self.state = DialogState::Confirmed;
                 // §12.2.1.2: the route set is taken from the 2xx.
                 let mut rs = record_routes(response);
                 rs.reverse();
-                self.route_set = rs;
+                if rs != self.route_set {
+                    self.route_set = rs;
+                    changed = true;
+                }
             }
-            if let Some(target) = contact_uri(response) {
-                self.remote_target = target;
-            }
+            changed |= self.refresh_target(response);
         } else if code.is_final() && self.state == DialogState::Early {
             self.state = DialogState::Terminated;
-        } else if let Some(target) = contact_uri(response) {
-            self.remote_target = target;
+        } else {
+            changed |= self.refresh_target(response);
+        }
+        changed
+    }
+
+    /// Takes the remote target from the Contact of `m`; true if it changed.
+    fn refresh_target(&mut self, m: &Message) -> bool {
+        match contact_uri(m) {
+            Some(target) if target != self.remote_target => {
+                self.remote_target = target;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -320,8 +338,9 @@ impl Dialog {
 
     /// Checks an incoming in-dialog request (§12.2.2): CSeq must not go
     /// backwards (else answer 500), target refresh requests update the
-    /// remote target, BYE ends the dialog.
-    pub fn on_request(&mut self, request: &Message) -> Result<(), DialogError> {
+    /// remote target, BYE ends the dialog. `Ok(true)` when the remote
+    /// target changed.
+    pub fn on_request(&mut self, request: &Message) -> Result<bool, DialogError> {
         let cseq = request
             .header::<CSeq>()
             .and_then(Result::ok)
@@ -337,13 +356,11 @@ impl Dialog {
             method,
             Method::Invite | Method::Update | Method::Subscribe | Method::Notify | Method::Refer
         );
-        if refresh && let Some(target) = contact_uri(request) {
-            self.remote_target = target;
-        }
+        let changed = refresh && self.refresh_target(request);
         if *method == Method::Bye {
             self.state = DialogState::Terminated;
         }
-        Ok(())
+        Ok(changed)
     }
 
     /// Starts an in-dialog request (§12.2.1.1): Request-URI and Route from

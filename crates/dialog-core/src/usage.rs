@@ -141,8 +141,9 @@ impl Usage {
 
     /// The dialog's view of a response to our request (target refresh).
     pub(crate) fn on_response(&mut self, response: &Message) {
-        self.dialog.on_response(response);
-        self.target = next_hop(&self.dialog, self.flow);
+        if self.dialog.on_response(response) {
+            self.target = next_hop(&self.dialog, self.flow);
+        }
     }
 
     /// The dialog's checks and target refresh for the peer's request,
@@ -152,9 +153,11 @@ impl Usage {
         request: &Message,
         flow: Target,
     ) -> Result<(), crate::DialogError> {
-        self.dialog.on_request(request)?;
-        self.flow = flow;
-        self.target = next_hop(&self.dialog, self.flow);
+        let changed = self.dialog.on_request(request)?;
+        if changed || flow != self.flow {
+            self.flow = flow;
+            self.target = next_hop(&self.dialog, self.flow);
+        }
         Ok(())
     }
 }

@@ -212,6 +212,9 @@ impl TransportLayer {
 /// top Via saying so (RFC 3261 §18.1.1).
 pub fn fit_transport(mut request: Message, mut target: Target) -> (Message, Target) {
     let chosen = transport_for(target.transport, request.wire_len());
+    if chosen == target.transport && asks_rport(&request) {
+        return (request, target); // the common case, without parsing the Via
+    }
     let rewritten = match request.header::<Via<'_>>() {
         Some(Ok(via)) if chosen != target.transport || via.rport().is_none() => {
             let rport = if via.rport().is_none() { ";rport" } else { "" };
@@ -228,6 +231,19 @@ pub fn fit_transport(mut request: Message, mut target: Target) -> (Message, Targ
         replace_top_via(&mut request, line);
     }
     (request, target)
+}
+
+/// True when the top Via plainly carries an `rport` parameter (as every
+/// Via we build does). A false negative only costs the full parse.
+fn asks_rport(request: &Message) -> bool {
+    let Some(via) = request.raw_header(sip_core::header::HeaderName::Via) else {
+        return false;
+    };
+    let first = via.split(|b| *b == b',').next().unwrap_or(via);
+    first.windows(6).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(b";rport")
+            && matches!(first.get(i + 6), None | Some(b'=' | b';' | b' ' | b'\t'))
+    })
 }
 
 /// Client transactions that may move on to further targets.
