@@ -244,14 +244,20 @@ impl Endpoint {
         let (events_tx, events_rx) = mpsc::channel(4096);
         let seed = seed();
         let mut shards = Vec::with_capacity(n);
+        // One shard reads the transports' queue itself; several need a
+        // dispatcher that hashes each message's Call-ID.
+        let mut inbound = Some(inbound);
+        let mut direct = if n == 1 { inbound.take() } else { None };
         for i in 0..n {
             let (tx, rx) = mpsc::channel(1024);
             let layer = crate::DialogLayer::new(config.dialog.clone(), seed.wrapping_add(i as u64));
             let shard = Shard::new(layer, tx.clone(), transports.clone(), events_tx.clone());
-            tokio::spawn(shard.run(rx));
+            tokio::spawn(shard.run(rx, direct.take()));
             shards.push(tx);
         }
-        tokio::spawn(dispatch(inbound, shards.clone()));
+        if let Some(inbound) = inbound {
+            tokio::spawn(dispatch(inbound, shards.clone()));
+        }
         let me = crate::layer::Me::new(&config.dialog);
         let endpoint = Endpoint {
             inner: Arc::new(Inner {

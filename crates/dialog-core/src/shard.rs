@@ -72,7 +72,13 @@ impl Shard {
         }
     }
 
-    pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+    /// Runs until stopped. `inbound` is the transports' own queue when this
+    /// is the only shard (no dispatcher hop in between).
+    pub(crate) async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Command>,
+        mut inbound: Option<mpsc::Receiver<Received>>,
+    ) {
         loop {
             let deadline = [
                 self.layer.poll_timeout(),
@@ -87,7 +93,26 @@ impl Shard {
                     None => std::future::pending().await,
                 }
             };
+            let direct = async {
+                match &mut inbound {
+                    Some(r) => r.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
+                received = direct => match received {
+                    Some(r) => {
+                        self.command(Command::Inbound(r));
+                        // Take what else is queued before sending (batching).
+                        for _ in 0..64 {
+                            match inbound.as_mut().map(mpsc::Receiver::try_recv) {
+                                Some(Ok(r)) => self.command(Command::Inbound(r)),
+                                _ => break,
+                            }
+                        }
+                    }
+                    None => inbound = None,
+                },
                 cmd = rx.recv() => {
                     let Some(cmd) = cmd else { break };
                     self.command(cmd);
