@@ -69,6 +69,8 @@ struct Uac {
     endpoint: Endpoint,
     target: Target,
     uri: String,
+    /// `<uri>`, the To of every request.
+    to: String,
     from: String,
 }
 
@@ -113,6 +115,7 @@ impl Uac {
             endpoint,
             target,
             uri: common.uri.clone(),
+            to: format!("<{}>", common.uri),
             from: common
                 .from
                 .clone()
@@ -159,10 +162,9 @@ fn failure_label(e: &Error) -> String {
 
 pub(crate) fn ping(args: &PingArgs) -> ExitCode {
     with_uac(&args.common, "ping", async |uac: &Uac| {
-        let to = format!("<{}>", uac.uri);
         let Ok(options) = uac
             .endpoint
-            .new_request(Method::Options, &uac.uri, uac.target, &uac.from, &to)
+            .new_request(Method::Options, &uac.uri, uac.target, &uac.from, &uac.to)
             .build()
         else {
             return ExitCode::from(2);
@@ -200,9 +202,8 @@ pub(crate) fn ping(args: &PingArgs) -> ExitCode {
 /// Returns the setup time or why it failed.
 async fn one_call(uac: &Uac, hold: Duration, register: bool) -> Result<Duration, String> {
     let ep = &uac.endpoint;
-    let to = format!("<{}>", uac.uri);
     let mut invite = ep
-        .new_request(Method::Invite, &uac.uri, uac.target, &uac.from, &to)
+        .new_request(Method::Invite, &uac.uri, uac.target, &uac.from, &uac.to)
         .build()
         .map_err(|e| format!("INVITE not built: {e}"))?;
     if register {

@@ -68,6 +68,18 @@ impl Builder {
         self
     }
 
+    /// Adds a header field whose value is `parts` one after the other
+    /// (e.g. `&[from, ";tag=", tag]`), without the formatting machinery.
+    pub fn header_parts(mut self, name: &str, parts: &[&str]) -> Builder {
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.extend_from_slice(b": ");
+        for p in parts {
+            self.buf.extend_from_slice(p.as_bytes());
+        }
+        self.buf.extend_from_slice(b"\r\n");
+        self
+    }
+
     /// Adds a header field copied byte for byte (e.g. from a received
     /// message's [`HeaderField`](crate::HeaderField)).
     pub fn raw_header(mut self, name: &[u8], value: &[u8]) -> Builder {
@@ -159,6 +171,21 @@ pub fn response_to(req: &Message, code: StatusCode, to_tag: Option<&str>) -> Bui
 mod tests {
     use super::*;
     use crate::header::{CSeq, From, Via};
+
+    #[test]
+    fn header_parts_writes_the_pieces_in_order() {
+        let m = Builder::request(Method::Bye, "sip:bob@biloxi.com")
+            .header_parts("From", &["<sip:alice@atlanta.com>", ";tag=", "88sja8x"])
+            .header_parts("CSeq", &["231", " ", "BYE"])
+            .build()
+            .expect("valid");
+        let from: From<'_> = m.header().expect("from").expect("valid");
+        assert_eq!(from.tag(), Some("88sja8x"));
+        assert_eq!(
+            m.raw_header(crate::header::HeaderName::CSeq),
+            Some(&b"231 BYE"[..])
+        );
+    }
 
     #[test]
     fn build_request_and_response() {
