@@ -611,16 +611,19 @@ impl DialogLayer {
     /// Sends a request built by [`DialogLayer::request`]. An INVITE or
     /// UPDATE while one of ours is pending is refused (§14.1).
     pub fn send(&mut self, now: Instant, request: Message) -> Result<TransactionId, Error> {
-        self.send_in_dialog(now, request, true)
+        let dialog = outgoing_dialog_id(&request).ok_or(Error::UnknownDialog)?;
+        self.send_in_dialog(now, dialog, request, true)
     }
 
+    /// [`DialogLayer::send`] for a request known to be in `dialog` (built
+    /// by [`DialogLayer::request`] for it), without reading its tags back.
     pub(crate) fn send_in_dialog(
         &mut self,
         now: Instant,
+        dialog: DialogId,
         request: Message,
         report: bool,
     ) -> Result<TransactionId, Error> {
-        let dialog = outgoing_dialog_id(&request).ok_or(Error::UnknownDialog)?;
         let method = request
             .method()
             .cloned()
@@ -672,7 +675,7 @@ impl DialogLayer {
             return Err(Error::InvalidState("early dialog: cancel the INVITE"));
         }
         let bye = self.request(dialog, Method::Bye)?.build()?;
-        self.send(now, bye)
+        self.send_in_dialog(now, dialog.clone(), bye, true)
     }
 
     /// Starts the answer to a request reported by [`Event::Request`]:
@@ -825,7 +828,8 @@ impl DialogLayer {
             b = b.body(body.clone(), ct);
         }
         let request = b.build().ok()?;
-        self.send_in_dialog(now, request, false).ok()
+        self.send_in_dialog(now, dialog.clone(), request, false)
+            .ok()
     }
 
     /// A §14.1 retry delay: 2.1–4 s when we own the Call-ID (we sent the

@@ -179,7 +179,7 @@ impl Shard {
                     .layer
                     .request(&dialog, method)
                     .and_then(|b| edit(b).build().map_err(Error::from))
-                    .and_then(|r| self.layer.send(now, r));
+                    .and_then(|r| self.layer.send_in_dialog(now, dialog, r, true));
                 let _ = reply.send(self.open(sent, offer));
             }
             Command::Answer(id, code, edit, reply) => {

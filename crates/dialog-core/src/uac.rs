@@ -467,7 +467,7 @@ impl DialogLayer {
                         None => b,
                     };
                     if let Ok(request) = b.build()
-                        && let Ok(id) = self.send_in_dialog(now, request, true)
+                        && let Ok(id) = self.send_in_dialog(now, d.clone(), request, true)
                     {
                         self.events.push_back(Event::Retrying {
                             previous: retry.previous,
