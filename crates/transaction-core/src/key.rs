@@ -2,7 +2,7 @@
 //! requests, with the RFC 2543 fallback when the branch lacks the magic
 //! cookie).
 
-use sip_core::header::{CSeq, CallId, From, MAGIC_COOKIE, To, Via};
+use sip_core::header::{CSeq, CallId, From, HeaderName, MAGIC_COOKIE, To, Via};
 use sip_core::{Message, Method};
 
 /// Identifies a transaction in the layer's map.
@@ -42,14 +42,43 @@ fn top_via(m: &Message) -> Option<Via<'_>> {
     m.header::<Via<'_>>()?.ok()
 }
 
+/// The `branch` of the top Via read straight from its bytes, for the
+/// common shape (`SIP/2.0/UDP host:port;...;branch=token;...`) that every
+/// message on the hot path has. `None` sends the caller to the full
+/// parse: no branch here, or a quoted string that could hide separators.
+fn quick_branch(m: &Message) -> Option<&str> {
+    let value = m.raw_header(HeaderName::Via)?;
+    let first = value.split(|b| *b == b',').next()?;
+    if first.contains(&b'"') {
+        return None;
+    }
+    for param in first.split(|b| *b == b';').skip(1) {
+        let param = param.trim_ascii();
+        let Some((name, rest)) = param.split_at_checked(6) else {
+            continue;
+        };
+        if !name.eq_ignore_ascii_case(b"branch") {
+            continue;
+        }
+        let branch = rest.trim_ascii().strip_prefix(b"=")?.trim_ascii();
+        return std::str::from_utf8(branch)
+            .ok()
+            .filter(|b| sip_core::text::is_token(b));
+    }
+    None
+}
+
 /// The key of a request we send (client side). Needs a top Via with a
 /// branch and a CSeq.
 pub(crate) fn client_key(req: &Message) -> Result<Key, &'static str> {
-    let via = top_via(req).ok_or("no valid top Via")?;
-    let branch = via
-        .branch()
-        .filter(|b| !b.is_empty())
-        .ok_or("top Via has no branch")?;
+    let branch = match quick_branch(req) {
+        Some(b) => b,
+        None => top_via(req)
+            .ok_or("no valid top Via")?
+            .branch()
+            .filter(|b| !b.is_empty())
+            .ok_or("top Via has no branch")?,
+    };
     let cseq = req
         .header::<CSeq>()
         .and_then(Result::ok)
@@ -62,8 +91,10 @@ pub(crate) fn client_key(req: &Message) -> Result<Key, &'static str> {
 
 /// The client transaction a response belongs to.
 pub(crate) fn response_key(resp: &Message) -> Option<Key> {
-    let via = top_via(resp)?;
-    let branch = via.branch()?;
+    let branch = match quick_branch(resp) {
+        Some(b) => b,
+        None => top_via(resp)?.branch()?,
+    };
     let cseq = resp.header::<CSeq>()?.ok()?;
     Some(Key::Client {
         branch: branch.to_owned(),
@@ -137,6 +168,38 @@ mod tests {
 
     fn msg(s: &str) -> Message {
         Message::parse(Bytes::from(s.replace('\n', "\r\n"))).expect("valid")
+    }
+
+    #[test]
+    fn quick_branch_agrees_with_the_full_parse() {
+        for via in [
+            "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776;rport",
+            "v: SIP/2.0/TCP [2001:db8::1];rport ; BRANCH = z9hG4bKx.y-z",
+            "Via: SIP/2.0/UDP a.example.com;received=192.0.2.9;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK2",
+            "Via: SIP/2.0/UDP a.example.com;x=\"q;branch=fake\";branch=z9hG4bKreal",
+            "Via: SIP/2.0/UDP a.example.com;branchx=1;branch=z9hG4bK3",
+        ] {
+            let m = msg(&format!(
+                "SIP/2.0 200 OK\n{via}\nCSeq: 1 INVITE\nContent-Length: 0\n\n"
+            ));
+            let full = top_via(&m).and_then(|v| v.branch());
+            if let Some(quick) = quick_branch(&m) {
+                assert_eq!(Some(quick), full, "{via}");
+            }
+            assert_eq!(
+                response_key(&m),
+                full.map(|b| Key::Client {
+                    branch: b.to_owned(),
+                    method: Method::Invite
+                }),
+                "{via}"
+            );
+        }
+        // The quoted case goes to the full parse.
+        let quoted = msg(
+            "SIP/2.0 200 OK\nVia: SIP/2.0/UDP a;x=\"q;branch=fake\";branch=z9hG4bKreal\nContent-Length: 0\n\n",
+        );
+        assert_eq!(quick_branch(&quoted), None);
     }
 
     #[test]
