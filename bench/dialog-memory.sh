@@ -4,7 +4,7 @@
 # INVITE transaction has ended (after 64*T1 = 32 s), and compared with the
 # process's RSS before the calls. Server side: rvoip sip uas vs sipp -sn uas
 # (driven by sipp -sn uac); client side: rvoip sip call (the Endpoint) vs
-# sipp -sn uac (driving sipp -sn uas).
+# sipp -sn uac (driving sipp -sn uas). ONLY=rvoip|sipp runs one pair.
 set -u
 BIN=${BIN:-/work/main/target/release/rvoip}
 N=${N:-20000}; RATE=${RATE:-5000}; HOLD=${HOLD:-45000}; AT=${AT:-38}
@@ -28,5 +28,8 @@ measure() { # $1 = label, $2 = server (rvoip|sipp), $3 = client (rvoip|sipp)
   echo "$1 N=$N server=$2 bytes_per_dialog=$(( (s1 - s0) * 1024 / N )) (rss ${s0}k -> ${s1}k)  client=$3 bytes_per_dialog=$(( (c1 - c0) * 1024 / N )) (rss ${c0}k -> ${c1}k)"
   [ "$3" = rvoip ] && head -1 /tmp/dm-client.out
 }
-measure "rvoip->rvoip" rvoip rvoip
-measure "sipp->sipp" sipp sipp
+case "${ONLY:-both}" in
+  rvoip) measure "rvoip->rvoip" rvoip rvoip ;;
+  sipp) measure "sipp->sipp" sipp sipp ;;
+  *) measure "rvoip->rvoip" rvoip rvoip; measure "sipp->sipp" sipp sipp ;;
+esac

@@ -432,9 +432,16 @@ impl DialogLayer {
         self.client_requests.remove(&id);
         if let Some(ci) = self.client_invites.remove(&id) {
             // Forks that never answered 2xx end with the transaction.
+            let seq = cseq(&ci.request).map(|c| c.seq);
             for d in &ci.dialogs {
                 if self.usages.get(d).is_some_and(Usage::is_early) {
                     self.end(d, EndReason::ForkNotChosen);
+                } else if let Some(u) = self.usages.get_mut(d)
+                    && u.ack.as_ref().map(|a| Some(a.0)) == Some(seq)
+                {
+                    // Past 64·T1 no retransmitted 2xx can come: the ACK
+                    // kept to answer them goes.
+                    u.ack = None;
                 }
             }
         }

@@ -227,14 +227,18 @@ async fn one_call(uac: &Uac, hold: Duration, register: bool) -> Result<Duration,
         invite.set_header("CSeq", "2 INVITE");
     }
     let started = Instant::now();
-    let mut tx = ep
-        .send(invite, uac.target)
-        .await
-        .map_err(|e| format!("send error: {e}"))?;
-    let (response, dialog) = tx.final_response().await.map_err(|e| failure_label(&e))?;
-    let code = response.status().unwrap_or(StatusCode(0));
-    let Some(dialog) = dialog.filter(|_| code.is_success()) else {
-        return Err(code.to_string());
+    // The transaction and its response go out of scope before the hold:
+    // a held call keeps only its dialog id.
+    let dialog = {
+        let mut tx = ep
+            .send(invite, uac.target)
+            .await
+            .map_err(|e| format!("send error: {e}"))?;
+        let (response, dialog) = tx.final_response().await.map_err(|e| failure_label(&e))?;
+        let code = response.status().unwrap_or(StatusCode(0));
+        dialog
+            .filter(|_| code.is_success())
+            .ok_or_else(|| code.to_string())?
     };
     let setup = started.elapsed();
     if !hold.is_zero() {
