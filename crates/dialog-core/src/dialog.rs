@@ -324,6 +324,15 @@ impl Dialog {
         }
     }
 
+    /// Our next request in this dialog takes a CSeq above `seq` (a
+    /// subscription dialog created by a NOTIFY continues the SUBSCRIBE's
+    /// numbering).
+    pub(crate) fn continue_local_seq(&mut self, seq: u32) {
+        if self.local_seq.is_none_or(|s| s < seq) {
+            self.local_seq = Some(seq);
+        }
+    }
+
     /// Marks the dialog confirmed (UAS: we sent a 2xx).
     pub fn confirm(&mut self) {
         if self.state == DialogState::Early {

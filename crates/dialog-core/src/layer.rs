@@ -213,6 +213,15 @@ pub(crate) struct ClientInvite {
     pub(crate) dialogs: Vec<DialogId>,
 }
 
+/// A SUBSCRIBE or REFER we sent outside any dialog: its 2xx, or a NOTIFY
+/// that overtakes the 2xx (RFC 6665 §4.1.2.4), creates the dialog.
+pub(crate) struct ClientSubscribe {
+    pub(crate) request: Message,
+    pub(crate) target: Target,
+    /// Call-ID and our From tag, the key of `subscribe_index`.
+    pub(crate) key: (String, String),
+}
+
 /// A request we sent inside a dialog.
 pub(crate) struct ClientRequest {
     pub(crate) dialog: DialogId,
@@ -253,6 +262,13 @@ pub struct DialogLayer {
     pub(crate) server_requests: IdMap<TransactionId, (DialogId, Message)>,
     /// Every other request reported to the TU and not yet answered finally.
     pub(crate) answering: IdMap<TransactionId, Message>,
+    /// Our SUBSCRIBE/REFER outside dialogs awaiting their final response.
+    pub(crate) client_subscribes: IdMap<TransactionId, ClientSubscribe>,
+    /// The same, by Call-ID and our From tag (to match an early NOTIFY).
+    pub(crate) subscribe_index: HashMap<(String, String), TransactionId>,
+    /// The peer's SUBSCRIBE/REFER outside dialogs not yet answered finally,
+    /// with where they came from (for the dialog a 2xx creates).
+    pub(crate) subscription_flows: IdMap<TransactionId, Target>,
     pub(crate) cancels: IdSet<TransactionId>,
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     due: IdMap<u64, Due>,
@@ -378,6 +394,17 @@ pub(crate) fn token(x: u64) -> String {
     s
 }
 
+/// Call-ID and From tag of a request we send.
+pub(crate) fn subscribe_key(request: &Message) -> Option<(String, String)> {
+    let call_id = request.call_id()?.to_owned();
+    let from = request
+        .header::<sip_core::header::From<'_>>()?
+        .ok()?
+        .tag()?
+        .to_owned();
+    Some((call_id, from))
+}
+
 /// Methods we implement, for Allow.
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK, INFO";
 
@@ -395,6 +422,9 @@ impl DialogLayer {
             server_invites: IdMap::default(),
             server_requests: IdMap::default(),
             answering: IdMap::default(),
+            client_subscribes: IdMap::default(),
+            subscribe_index: HashMap::new(),
+            subscription_flows: IdMap::default(),
             cancels: IdSet::default(),
             timers: BinaryHeap::new(),
             due: IdMap::default(),
@@ -488,6 +518,23 @@ impl DialogLayer {
                     finished: false,
                     chosen: None,
                     dialogs: Vec::new(),
+                },
+            );
+            self.drain(now);
+            return Ok(id);
+        }
+        if method.as_ref().is_some_and(crate::usage::subscribes) {
+            let key = subscribe_key(&request).ok_or(Error::Malformed(
+                "a SUBSCRIBE or REFER needs a Call-ID and a From tag".into(),
+            ))?;
+            let id = self.tx.send_request(now, request.clone(), target)?;
+            self.subscribe_index.insert(key.clone(), id);
+            self.client_subscribes.insert(
+                id,
+                ClientSubscribe {
+                    request,
+                    target,
+                    key,
                 },
             );
             self.drain(now);
@@ -592,6 +639,11 @@ impl DialogLayer {
             .header("Via", via)
             .header("Max-Forwards", 70)
             .header("User-Agent", me.user_agent());
+        if matches!(method, Method::Subscribe | Method::Notify | Method::Refer) {
+            // Target refresh requests of subscription usages (RFC 6665
+            // §4.1.2.1, §4.2.2).
+            b = b.header("Contact", me.contact(transport));
+        }
         if matches!(method, Method::Invite | Method::Update) {
             b = b
                 .header("Contact", me.contact(transport))
@@ -646,6 +698,10 @@ impl DialogLayer {
             (Bytes::copy_from_slice(request.body()), ct)
         });
         let bye = method == Method::Bye;
+        // The notifier's last NOTIFY ends a subscription-only dialog.
+        let last_notify = method == Method::Notify
+            && usage.kind == crate::usage::UsageKind::Subscription
+            && crate::usage::terminates_subscription(&request);
         let id = self.tx.send_request(now, request, target)?;
         if offer && let Some(u) = self.usages.get_mut(&dialog) {
             u.outgoing = Some(id);
@@ -662,6 +718,9 @@ impl DialogLayer {
         if bye && report {
             // The layer's own BYEs end the dialog with their own reason.
             self.end(&dialog, EndReason::LocalBye);
+        }
+        if last_notify {
+            self.end(&dialog, EndReason::SubscriptionTerminated);
         }
         self.drain(now);
         Ok(id)
@@ -718,7 +777,14 @@ impl DialogLayer {
             .is_some_and(|to| to.tag().is_none());
         let tag = needs_tag.then(|| self.new_token());
         let request = self.answering.get(&id).ok_or(Error::UnknownTransaction)?;
-        Ok(response_to(request, code, tag.as_deref()).header("Server", self.me.user_agent()))
+        let b = response_to(request, code, tag.as_deref()).header("Server", self.me.user_agent());
+        match self.subscription_flows.get(&id) {
+            // A dialog-creating 2xx carries our Contact (RFC 6665 §4.2.1.1).
+            Some(flow) if code.is_success() => {
+                Ok(b.header("Contact", self.me.contact(flow.transport)))
+            }
+            _ => Ok(b),
+        }
     }
 
     /// Answers a request reported by [`Event::Request`]; start the
@@ -734,10 +800,25 @@ impl DialogLayer {
         } else if self.server_requests.contains_key(&id) {
             self.respond_in_dialog(now, id, response)
         } else {
-            let is_final = response.status().is_some_and(StatusCode::is_final);
+            let code = response.status();
+            let is_final = code.is_some_and(StatusCode::is_final);
+            let creates = code.is_some_and(StatusCode::is_success)
+                && self.subscription_flows.contains_key(&id);
+            let tag = creates
+                .then(|| {
+                    response
+                        .header::<sip_core::header::To<'_>>()
+                        .and_then(Result::ok)
+                        .and_then(|t| t.tag().map(str::to_owned))
+                })
+                .flatten();
             let sent = self.tx.send_response(now, id, response);
             if is_final && sent.is_ok() {
-                self.answering.remove(&id);
+                let request = self.answering.remove(&id);
+                let flow = self.subscription_flows.remove(&id);
+                if let (Some(request), Some(flow), Some(tag)) = (request, flow, tag) {
+                    self.create_subscription(&request, &tag, flow);
+                }
             }
             sent.map_err(Error::from)
         };
@@ -800,6 +881,29 @@ impl DialogLayer {
     }
 
     /// Removes a dialog and tells the TU.
+    /// The notifier's dialog for a SUBSCRIBE or REFER answered 2xx with
+    /// `tag` (or the subscriber's for a NOTIFY that overtook the 2xx).
+    pub(crate) fn create_subscription(
+        &mut self,
+        request: &Message,
+        tag: &str,
+        flow: Target,
+    ) -> Option<DialogId> {
+        let dialog = crate::Dialog::from_uas(request, tag, StatusCode::OK).ok()?;
+        let did = dialog.id().clone();
+        if self.usages.contains_key(&did) {
+            return Some(did);
+        }
+        let mut usage = Usage::new(dialog, flow);
+        usage.kind = crate::usage::UsageKind::Subscription;
+        self.usages.insert(did.clone(), usage);
+        self.events.push_back(Event::Dialog(DialogEvent::Created {
+            dialog: did.clone(),
+            state: DialogState::Confirmed,
+        }));
+        Some(did)
+    }
+
     pub(crate) fn end(&mut self, dialog: &DialogId, reason: EndReason) {
         if self.usages.remove(dialog).is_some() {
             self.events

@@ -10,8 +10,8 @@ use transaction_core::TransactionId;
 
 use crate::layer::{ClientRequest, DialogEvent, Due, Event};
 use crate::usage::{
-    EndReason, Retry, Session, Usage, allows, cseq, min_se, outgoing_dialog_id, requires,
-    session_deadline, session_expires,
+    EndReason, Retry, Session, Usage, UsageKind, allows, cseq, min_se, outgoing_dialog_id,
+    requires, session_deadline, session_expires,
 };
 use crate::{Dialog, DialogId, DialogLayer};
 
@@ -51,6 +51,10 @@ impl DialogLayer {
             self.on_invite_response(now, id, response);
             return;
         }
+        if self.client_subscribes.contains_key(&id) {
+            self.on_subscribe_response(id, response);
+            return;
+        }
         let Some(req) = self.client_requests.get(&id) else {
             self.events.push_back(Event::Response {
                 id,
@@ -77,6 +81,35 @@ impl DialogLayer {
                 dialog: Some(dialog),
             });
         }
+    }
+
+    /// A response to our SUBSCRIBE or REFER outside a dialog: a 2xx makes
+    /// (or finds, when a NOTIFY came first) the subscription dialog.
+    fn on_subscribe_response(&mut self, id: TransactionId, response: Message) {
+        let Some(sub) = self.client_subscribes.get(&id) else {
+            return;
+        };
+        let mut dialog = None;
+        if response.status().is_some_and(StatusCode::is_success)
+            && let Ok(d) = Dialog::from_uac(&sub.request, &response)
+        {
+            let did = d.id().clone();
+            if !self.usages.contains_key(&did) {
+                let mut usage = Usage::new(d, sub.target);
+                usage.kind = UsageKind::Subscription;
+                self.usages.insert(did.clone(), usage);
+                self.events.push_back(Event::Dialog(DialogEvent::Created {
+                    dialog: did.clone(),
+                    state: crate::DialogState::Confirmed,
+                }));
+            }
+            dialog = Some(did);
+        }
+        self.events.push_back(Event::Response {
+            id,
+            response,
+            dialog,
+        });
     }
 
     /// True when `response` is a retransmitted 2xx we already ACKed (the
@@ -430,6 +463,10 @@ impl DialogLayer {
         self.cancels.remove(&id);
         self.answering.remove(&id);
         self.client_requests.remove(&id);
+        self.subscription_flows.remove(&id);
+        if let Some(sub) = self.client_subscribes.remove(&id) {
+            self.subscribe_index.remove(&sub.key);
+        }
         if let Some(ci) = self.client_invites.remove(&id) {
             // Forks that never answered 2xx end with the transaction.
             let seq = cseq(&ci.request).map(|c| c.seq);

@@ -12,7 +12,7 @@ use transaction_core::{Target, TransactionId};
 
 use crate::layer::{DialogEvent, Due, Event, ServerInvite};
 use crate::usage::{
-    EndReason, PendingOk, Reliable, Session, Usage, allows, cseq, min_se, requires,
+    EndReason, PendingOk, Reliable, Session, Usage, UsageKind, allows, cseq, min_se, requires,
     session_expires, supports, unsupported, via_transport,
 };
 use crate::{Dialog, DialogId, DialogLayer, DialogState, Match};
@@ -91,9 +91,14 @@ impl DialogLayer {
             return;
         }
         match self.classify(&request) {
-            Match::Unknown => {
-                self.no_such(now, id, &request);
-            }
+            Match::Unknown => match self.early_notify(&request, flow) {
+                // RFC 6665 §4.1.2.4: a NOTIFY may overtake the 2xx to our
+                // SUBSCRIBE (or REFER); it creates the dialog.
+                Some(dialog) => {
+                    self.on_dialog_request(now, id, request, flow, dialog, method);
+                }
+                None => self.no_such(now, id, &request),
+            },
             Match::OutOfDialog => {
                 let bad = unsupported(&request, KNOWN);
                 if !bad.is_empty() {
@@ -131,6 +136,9 @@ impl DialogLayer {
                             dialog: None,
                         },
                     );
+                }
+                if crate::usage::subscribes(&method) {
+                    self.subscription_flows.insert(id, flow);
                 }
                 self.report(id, request, flow, None);
             }
@@ -228,8 +236,38 @@ impl DialogLayer {
                 self.report(id, request, flow, Some(dialog));
             }
             Method::Prack => self.on_prack(now, id, &request, &dialog),
+            Method::Notify => {
+                let last = crate::usage::terminates_subscription(&request)
+                    && usage.kind == UsageKind::Subscription;
+                self.report(id, request, flow, Some(dialog.clone()));
+                if last {
+                    // The TU still answers the NOTIFY; the dialog is done.
+                    self.end(&dialog, EndReason::SubscriptionTerminated);
+                }
+            }
             _ => self.report(id, request, flow, Some(dialog)),
         }
+    }
+
+    /// The dialog a NOTIFY creates when it matches a SUBSCRIBE or REFER of
+    /// ours still waiting for its final response: same Call-ID, its To tag
+    /// our From tag.
+    fn early_notify(&mut self, request: &Message, flow: Target) -> Option<DialogId> {
+        if request.method() != Some(&Method::Notify) {
+            return None;
+        }
+        let Match::Dialog(named) = crate::table::classify(request) else {
+            return None;
+        };
+        let key = (named.call_id.clone(), named.local_tag.clone());
+        let sub = self.subscribe_index.get(&key)?;
+        let seq = cseq(&self.client_subscribes.get(sub)?.request).map(|c| c.seq);
+        let did = self.create_subscription(request, &named.local_tag, flow)?;
+        if let (Some(u), Some(seq)) = (self.usages.get_mut(&did), seq) {
+            // Our requests in this dialog continue from the SUBSCRIBE's CSeq.
+            u.dialog.continue_local_seq(seq);
+        }
+        Some(did)
     }
 
     /// RFC 3262 §3: a PRACK whose RAck names our pending reliable

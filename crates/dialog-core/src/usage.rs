@@ -35,6 +35,20 @@ pub enum EndReason {
     ForkNotChosen,
     /// An in-dialog request got 481 or 408, or timed out (§12.2.1.2).
     Failed(StatusCode),
+    /// The subscription the dialog was made for ended: a NOTIFY with
+    /// `Subscription-State: terminated` was sent or received (RFC 6665
+    /// §4.4.1).
+    SubscriptionTerminated,
+}
+
+/// What created a dialog (RFC 5057 dialog usages).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum UsageKind {
+    /// INVITE: ends with BYE.
+    Invite,
+    /// SUBSCRIBE or REFER (RFC 6665, RFC 3515): ends with the NOTIFY that
+    /// says the subscription is terminated.
+    Subscription,
 }
 
 /// A 2xx we retransmit until its ACK (RFC 3261 §13.3.1.4).
@@ -74,9 +88,10 @@ pub(crate) struct Retry {
     pub(crate) body: Option<(Bytes, String)>,
 }
 
-/// One dialog and its INVITE usage.
+/// One dialog and its usage.
 pub(crate) struct Usage {
     pub(crate) dialog: Dialog,
+    pub(crate) kind: UsageKind,
     /// Where the peer was last seen: the fallback target for in-dialog
     /// requests when the remote target is not an address.
     flow: Target,
@@ -107,6 +122,7 @@ impl Usage {
         let target = next_hop(&dialog, flow);
         Usage {
             dialog,
+            kind: UsageKind::Invite,
             flow,
             target,
             invite: None,
@@ -160,6 +176,21 @@ impl Usage {
         }
         Ok(())
     }
+}
+
+/// True for SUBSCRIBE and REFER, whose 2xx (or first NOTIFY) creates a
+/// subscription dialog when sent outside one.
+pub(crate) fn subscribes(method: &Method) -> bool {
+    matches!(method, Method::Subscribe | Method::Refer)
+}
+
+/// True when `m` (a NOTIFY) says its subscription is over.
+pub(crate) fn terminates_subscription(m: &Message) -> bool {
+    m.raw_header(HeaderName::SubscriptionState)
+        .is_some_and(|v| {
+            let state = v.split(|b| *b == b';').next().unwrap_or(v);
+            state.trim_ascii().eq_ignore_ascii_case(b"terminated")
+        })
 }
 
 /// See [`Usage::target`].

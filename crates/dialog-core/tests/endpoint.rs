@@ -264,3 +264,102 @@ async fn shutdown_finishes_live_transactions_and_refuses_new_ones() {
     );
     alice.shutdown().await;
 }
+
+/// A subscription between two Endpoints: SUBSCRIBE answered 202 makes a
+/// dialog on both sides, the notifier's NOTIFYs reach the subscriber in
+/// it, and the NOTIFY saying `terminated` ends it on both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscription_over_udp() {
+    let (alice, mut alice_in) = endpoint("alice", Transport::Udp).await;
+    let (bob, mut bob_in) = endpoint("bob", Transport::Udp).await;
+    let bob_at = Target {
+        transport: Transport::Udp,
+        addr: bob.local_addr(Transport::Udp).expect("addr"),
+    };
+    let uri = format!("sip:bob@{}", bob_at.addr);
+    let subscribe = alice
+        .new_request(
+            Method::Subscribe,
+            &uri,
+            bob_at,
+            "<sip:alice@example.com>",
+            &format!("<{uri}>"),
+        )
+        .header("Event", "presence")
+        .header("Expires", 600)
+        .build()
+        .expect("SUBSCRIBE");
+    let mut tx = alice.send(subscribe, bob_at).await.expect("send");
+    let wait = Duration::from_secs(5);
+    // Bob's application accepts the subscription.
+    let bob_dialog = loop {
+        match tokio::time::timeout(wait, bob_in.next())
+            .await
+            .expect("bob")
+        {
+            Some(EndpointEvent::Request(r)) => {
+                assert_eq!(r.request.method(), Some(&Method::Subscribe));
+                r.reply(StatusCode::ACCEPTED).await.expect("202");
+            }
+            Some(EndpointEvent::Dialog(DialogEvent::Created { dialog, .. })) => break dialog,
+            other => panic!("{other:?}"),
+        }
+    };
+    let (accepted, alice_dialog) = tx.final_response().await.expect("202");
+    assert_eq!(accepted.status(), Some(StatusCode::ACCEPTED));
+    let alice_dialog = alice_dialog.expect("alice's dialog");
+    for state in ["active;expires=600", "terminated;reason=noresource"] {
+        let mut notify = bob
+            .send_in_dialog(&bob_dialog, Method::Notify, move |b| {
+                b.header("Event", "presence")
+                    .header("Subscription-State", state)
+            })
+            .await
+            .expect("NOTIFY");
+        loop {
+            match tokio::time::timeout(wait, alice_in.next())
+                .await
+                .expect("alice")
+            {
+                Some(EndpointEvent::Request(r)) => {
+                    assert_eq!(r.request.method(), Some(&Method::Notify));
+                    assert_eq!(r.dialog.as_ref(), Some(&alice_dialog));
+                    r.reply(StatusCode::OK).await.expect("200");
+                    break;
+                }
+                Some(EndpointEvent::Dialog(_)) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        let (ok, _) = notify.final_response().await.expect("NOTIFY answered");
+        assert_eq!(ok.status(), Some(StatusCode::OK));
+    }
+    for (name, incoming, dialog) in [
+        ("alice", &mut alice_in, &alice_dialog),
+        ("bob", &mut bob_in, &bob_dialog),
+    ] {
+        let ended = loop {
+            match tokio::time::timeout(wait, incoming.next())
+                .await
+                .expect(name)
+            {
+                Some(EndpointEvent::Dialog(DialogEvent::Terminated { dialog, reason })) => {
+                    break (dialog, reason);
+                }
+                Some(_) => {}
+                None => panic!("{name}: stream ended"),
+            }
+        };
+        assert_eq!(
+            ended,
+            (dialog.clone(), EndReason::SubscriptionTerminated),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        (alice.dialog_count().await, bob.dialog_count().await),
+        (0, 0)
+    );
+    alice.shutdown().await;
+    bob.shutdown().await;
+}

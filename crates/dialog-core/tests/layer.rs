@@ -9,6 +9,7 @@ use common::{ALICE, BOB, CAROL, FORK, World, is_method, is_status};
 use dialog_core::{DialogEvent, DialogId, EndReason, Event};
 use sip_core::{Method, StatusCode};
 use sip_test::net::Conditions;
+use transaction_core::TransactionId;
 
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
@@ -464,4 +465,202 @@ fn session_interval_too_small_is_retried_with_min_se() {
         .raw_header(sip_core::header::HeaderName::SessionExpires)
         .map(|v| String::from_utf8_lossy(v).into_owned());
     assert_eq!(se.as_deref(), Some("300;refresher=uac"));
+}
+
+/// Sends a SUBSCRIBE (or REFER) from `from` to `to` outside any dialog.
+fn subscribe(w: &mut World, from: &str, to: &str, via: &str, method: Method) -> TransactionId {
+    let now = w.now;
+    let target = common::udp(via);
+    let uri = format!("sip:{to}@{via}");
+    let node = w.node(from);
+    let mut b = node.layer.new_request(
+        method.clone(),
+        &uri,
+        target,
+        &format!("<sip:{from}@example.com>"),
+        &format!("<{uri}>"),
+    );
+    b = match method {
+        Method::Refer => b.header("Refer-To", "<sip:carol@example.com>"),
+        _ => b.header("Event", "presence").header("Expires", 600),
+    };
+    let request = b.build().expect("SUBSCRIBE");
+    let id = node
+        .layer
+        .send_request(now, request, target)
+        .expect("send SUBSCRIBE");
+    w.settle();
+    id
+}
+
+/// Sends a NOTIFY in `dialog` from `from` with the given state.
+fn notify(w: &mut World, from: &str, dialog: &DialogId, state: &str) -> TransactionId {
+    let now = w.now;
+    let node = w.node(from);
+    let request = node
+        .layer
+        .request(dialog, Method::Notify)
+        .expect("in the dialog")
+        .header("Event", "presence")
+        .header("Subscription-State", state)
+        .build()
+        .expect("NOTIFY");
+    let id = node.layer.send(now, request).expect("send NOTIFY");
+    w.settle();
+    id
+}
+
+fn notifies(w: &mut World, name: &str) -> Vec<Option<DialogId>> {
+    w.node(name)
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Request {
+                request, dialog, ..
+            } if request.method() == Some(&Method::Notify) => Some(dialog.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn subscribe_and_notify_make_and_end_a_subscription_dialog() {
+    let mut w = alice_bob(Conditions::perfect(), 11);
+    let sub = subscribe(&mut w, "alice", "bob", BOB, Method::Subscribe);
+    w.run_for(secs(1.0));
+    assert_eq!(w.node("alice").finals(sub), vec![StatusCode::OK]);
+    let a = w.node("alice").confirmed();
+    let b = w.node("bob").confirmed();
+    assert_eq!((a.len(), b.len()), (1, 1), "a subscription dialog each");
+    assert_eq!(a[0].call_id, b[0].call_id);
+    assert_eq!(
+        (&a[0].local_tag, &a[0].remote_tag),
+        (&b[0].remote_tag, &b[0].local_tag)
+    );
+    // The 2xx carried bob's Contact: the dialog's remote target.
+    let ok = w
+        .node("bob")
+        .sent
+        .iter()
+        .find(|(_, m)| is_status(m, 200))
+        .map(|(_, m)| m.clone())
+        .expect("bob's 200");
+    assert!(
+        ok.raw_header(sip_core::header::HeaderName::Contact)
+            .is_some()
+    );
+    let target = w
+        .node("alice")
+        .layer
+        .dialog(&a[0])
+        .map(|d| d.remote_target().to_owned());
+    assert_eq!(target.as_deref(), Some(format!("sip:bob@{BOB}").as_str()));
+
+    let active = notify(&mut w, "bob", &b[0], "active;expires=600");
+    w.run_for(secs(1.0));
+    assert_eq!(w.node("bob").finals(active), vec![StatusCode::OK]);
+    assert_eq!(notifies(&mut w, "alice"), vec![Some(a[0].clone())]);
+    assert_eq!(w.node("alice").layer.dialog_count(), 1);
+
+    let last = notify(&mut w, "bob", &b[0], "terminated;reason=timeout");
+    w.run_for(secs(1.0));
+    assert_eq!(
+        w.node("bob").finals(last),
+        vec![StatusCode::OK],
+        "answered after the end"
+    );
+    for (name, d) in [("alice", &a[0]), ("bob", &b[0])] {
+        let ended = w.node(name).ended();
+        assert_eq!(ended.len(), 1, "{name}");
+        assert_eq!(
+            (&ended[0].1, ended[0].2),
+            (d, EndReason::SubscriptionTerminated)
+        );
+        assert_eq!(w.node(name).layer.dialog_count(), 0, "{name}");
+    }
+}
+
+#[test]
+fn a_notify_overtaking_the_2xx_creates_the_dialog() {
+    let mut w = alice_bob(Conditions::perfect(), 12);
+    // Bob's first 200 to the SUBSCRIBE is lost; alice's retransmission
+    // brings it again 500 ms later, after bob's NOTIFY.
+    let dropped = std::cell::Cell::new(false);
+    w.drop = Box::new(move |from, m| {
+        let first = from == common::addr(BOB)
+            && is_status(m, 200)
+            && m.header::<sip_core::header::CSeq>()
+                .and_then(Result::ok)
+                .is_some_and(|c| c.method == Method::Subscribe)
+            && !dropped.get();
+        if first {
+            dropped.set(true);
+        }
+        first
+    });
+    let sub = subscribe(&mut w, "alice", "bob", BOB, Method::Subscribe);
+    w.run_for(secs(0.1));
+    let b = w.node("bob").confirmed();
+    assert_eq!(b.len(), 1, "bob's dialog exists once he answered");
+    assert!(w.node("alice").confirmed().is_empty(), "the 200 was lost");
+    let first = notify(&mut w, "bob", &b[0], "active;expires=600");
+    w.run_for(secs(0.1));
+    let a = w.node("alice").confirmed();
+    assert_eq!(a.len(), 1, "the NOTIFY made alice's dialog");
+    assert_eq!(w.node("bob").finals(first), vec![StatusCode::OK]);
+    assert_eq!(notifies(&mut w, "alice"), vec![Some(a[0].clone())]);
+    w.run_for(secs(2.0));
+    assert_eq!(
+        w.node("alice").finals(sub),
+        vec![StatusCode::OK],
+        "the 200 came later"
+    );
+    assert_eq!(w.node("alice").confirmed(), a, "and found the same dialog");
+    // Alice's refresh continues the SUBSCRIBE's CSeq, so bob takes it.
+    let refresh = w.in_dialog("alice", &a[0], Method::Subscribe);
+    w.run_for(secs(1.0));
+    assert_eq!(w.node("alice").finals(refresh), vec![StatusCode::OK]);
+}
+
+#[test]
+fn refer_inside_a_call_ends_its_subscription_not_the_call() {
+    let mut w = alice_bob(Conditions::perfect(), 13);
+    let (a, b) = establish(&mut w);
+    let now = w.now;
+    let alice = w.node("alice");
+    let refer = alice
+        .layer
+        .request(&a, Method::Refer)
+        .expect("in the call")
+        .header("Refer-To", "<sip:carol@example.com>")
+        .build()
+        .expect("REFER");
+    let id = alice.layer.send(now, refer).expect("send REFER");
+    w.run_for(secs(1.0));
+    assert_eq!(w.node("alice").finals(id), vec![StatusCode::OK]);
+    let done = notify(&mut w, "bob", &b, "terminated;reason=noresource");
+    w.run_for(secs(1.0));
+    assert_eq!(w.node("bob").finals(done), vec![StatusCode::OK]);
+    assert!(w.node("alice").ended().is_empty() && w.node("bob").ended().is_empty());
+    let bye = w.in_dialog("alice", &a, Method::Bye);
+    w.run_for(secs(1.0));
+    assert_eq!(w.node("alice").finals(bye), vec![StatusCode::OK]);
+    assert_eq!(w.node("bob").ended()[0].2, EndReason::RemoteBye);
+}
+
+#[test]
+fn a_refer_outside_dialogs_makes_an_implicit_subscription() {
+    let mut w = alice_bob(Conditions::perfect(), 14);
+    let refer = subscribe(&mut w, "alice", "bob", BOB, Method::Refer);
+    w.run_for(secs(1.0));
+    assert_eq!(w.node("alice").finals(refer), vec![StatusCode::OK]);
+    let b = w.node("bob").confirmed();
+    assert_eq!(b.len(), 1);
+    notify(&mut w, "bob", &b[0], "terminated;reason=noresource");
+    w.run_for(secs(1.0));
+    assert_eq!(
+        w.node("alice").ended()[0].2,
+        EndReason::SubscriptionTerminated
+    );
+    assert_eq!(w.node("bob").layer.dialog_count(), 0);
 }
