@@ -9,7 +9,8 @@
 //! - [`DialogLayer`] is the sans-IO user agent core on top of
 //!   transaction-core: dialogs per fork, ACK for every 2xx, the UAS 2xx
 //!   retransmitted until its ACK, CANCEL → 487, glare → 491 with the §14.1
-//!   retry, PRACK (RFC 3262), session timers (RFC 4028). No I/O and no
+//!   retry, PRACK (RFC 3262), session timers (RFC 4028), subscription
+//!   usages (RFC 6665 SUBSCRIBE/NOTIFY, RFC 3515 REFER). No I/O and no
 //!   clock: `handle_*` in, `poll_*` out.
 //! - [`Endpoint`] is the tokio shell: transports from sip-transport, the
 //!   dialog layer sharded by Call-ID across tasks, an async API for requests
