@@ -94,6 +94,13 @@ pub enum Event {
         /// The new one.
         id: TransactionId,
     },
+    /// The §14.1 retry announced by a 491 to `previous` will not happen
+    /// (the dialog ended first, or the request could not be sent again):
+    /// the 491 was the final answer.
+    NotRetried {
+        /// The transaction that got the 491.
+        previous: TransactionId,
+    },
     /// No final response (Timer B or F).
     Timeout {
         /// The client transaction.
@@ -905,7 +912,12 @@ impl DialogLayer {
     }
 
     pub(crate) fn end(&mut self, dialog: &DialogId, reason: EndReason) {
-        if self.usages.remove(dialog).is_some() {
+        if let Some(usage) = self.usages.remove(dialog) {
+            if let Some(retry) = usage.retry {
+                self.events.push_back(Event::NotRetried {
+                    previous: retry.previous,
+                });
+            }
             self.events
                 .push_back(Event::Dialog(DialogEvent::Terminated {
                     dialog: dialog.clone(),

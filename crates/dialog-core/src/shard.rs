@@ -293,6 +293,11 @@ impl Shard {
                 }
                 return;
             }
+            Event::NotRetried { previous } => {
+                // The waiting ClientTransaction keeps the 491 as its answer.
+                self.clients.remove(&previous);
+                return;
+            }
             Event::Timeout { id } => {
                 self.notify_client(id, ClientEvent::Timeout, true);
                 return;

@@ -505,20 +505,23 @@ impl DialogLayer {
                 let Some(retry) = self.usages.get_mut(&d).and_then(|u| u.retry.take()) else {
                     return;
                 };
-                if let Ok(b) = self.request(&d, retry.method.clone()) {
+                let sent = self.request(&d, retry.method.clone()).and_then(|b| {
                     let b = match &retry.body {
                         Some((body, ct)) => b.body(body.clone(), ct),
                         None => b,
                     };
-                    if let Ok(request) = b.build()
-                        && let Ok(id) = self.send_in_dialog(now, d.clone(), request, true)
-                    {
-                        self.events.push_back(Event::Retrying {
-                            previous: retry.previous,
-                            id,
-                        });
-                    }
-                }
+                    let request = b.build()?;
+                    self.send_in_dialog(now, d.clone(), request, true)
+                });
+                self.events.push_back(match sent {
+                    Ok(id) => Event::Retrying {
+                        previous: retry.previous,
+                        id,
+                    },
+                    Err(_) => Event::NotRetried {
+                        previous: retry.previous,
+                    },
+                });
             }
             Due::Session(d, generation) => {
                 let Some(usage) = self.usages.get(&d) else {

@@ -664,3 +664,29 @@ fn a_refer_outside_dialogs_makes_an_implicit_subscription() {
     );
     assert_eq!(w.node("bob").layer.dialog_count(), 0);
 }
+
+#[test]
+fn a_glare_retry_overtaken_by_bye_is_reported_as_not_retried() {
+    let mut w = alice_bob(Conditions::perfect(), 15);
+    let (a, b) = establish(&mut w);
+    let ra = w.in_dialog("alice", &a, Method::Invite);
+    let rb = w.in_dialog("bob", &b, Method::Invite);
+    // Both got 491 and wait (alice 2.1-4 s, bob up to 2 s); bob hangs up
+    // at once, before either retry is due.
+    w.run_for(secs(0.05));
+    assert_eq!(
+        w.node("alice").finals(ra),
+        vec![StatusCode::REQUEST_PENDING]
+    );
+    w.in_dialog("bob", &b, Method::Bye);
+    w.run_for(secs(10.0));
+    for (name, first) in [("alice", ra), ("bob", rb)] {
+        let node = w.node(name);
+        let abandoned =
+            node.count(|e| matches!(e, Event::NotRetried { previous } if *previous == first));
+        let retried =
+            node.count(|e| matches!(e, Event::Retrying { previous, .. } if *previous == first));
+        assert_eq!((abandoned, retried), (1, 0), "{name}");
+        assert_eq!(node.layer.dialog_count(), 0, "{name}");
+    }
+}
