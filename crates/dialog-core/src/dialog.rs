@@ -422,24 +422,17 @@ impl Dialog {
         for r in routes {
             b = b.header("Route", r);
         }
-        let mut digits = [0u8; 10];
+        let mut digits = [0u8; 20];
         b.header_parts("From", &[&self.local_uri, ";tag=", &self.id.local_tag])
             .header_parts("To", &[&self.remote_uri, ";tag=", &self.id.remote_tag])
             .header_parts("Call-ID", &[&self.id.call_id])
-            .header_parts("CSeq", &[decimal(seq, &mut digits), " ", method.as_str()])
+            .header_parts(
+                "CSeq",
+                &[
+                    sip_core::text::decimal(u64::from(seq), &mut digits),
+                    " ",
+                    method.as_str(),
+                ],
+            )
     }
-}
-
-/// `n` in decimal, written into `buf`.
-fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }

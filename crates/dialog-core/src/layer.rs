@@ -304,29 +304,22 @@ impl Me {
                 .or(config.local.first())
                 .map_or_else(|| ([127, 0, 0, 1], 5060).into(), |(_, a)| *a)
         };
-        let by_transport = [
-            Transport::Udp,
-            Transport::Tcp,
-            Transport::Tls,
-            Transport::Sctp,
-            Transport::Ws,
-            Transport::Wss,
-        ]
-        .into_iter()
-        .map(|t| {
-            let addr: SocketAddr = local(t);
-            let via = format!("SIP/2.0/{} {addr};branch=z9hG4bK", t.as_str());
-            let contact = match t {
-                Transport::Udp => format!("<sip:{}@{addr}>", config.user),
-                t => format!(
-                    "<sip:{}@{addr};transport={}>",
-                    config.user,
-                    t.as_str().to_ascii_lowercase()
-                ),
-            };
-            (t, via, contact)
-        })
-        .collect();
+        let by_transport = Transport::ALL
+            .into_iter()
+            .map(|t| {
+                let addr: SocketAddr = local(t);
+                let via = format!("SIP/2.0/{} {addr};branch=z9hG4bK", t.as_str());
+                let contact = match t {
+                    Transport::Udp => format!("<sip:{}@{addr}>", config.user),
+                    t => format!(
+                        "<sip:{}@{addr};transport={}>",
+                        config.user,
+                        t.as_str().to_ascii_lowercase()
+                    ),
+                };
+                (t, via, contact)
+            })
+            .collect();
         Me {
             by_transport,
             user_agent: config.user_agent.clone(),

@@ -40,18 +40,22 @@ fn serve(mut incoming: Incoming) -> tokio::task::JoinHandle<Vec<EndpointEvent>> 
     })
 }
 
+/// A request from alice to bob outside any dialog.
+fn from_alice(alice: &Endpoint, method: Method, bob: Target) -> sip_core::builder::Builder {
+    let uri = format!("sip:bob@{}", bob.addr);
+    alice.new_request(
+        method,
+        &uri,
+        bob,
+        "<sip:alice@example.com>",
+        &format!("<{uri}>"),
+    )
+}
+
 /// Places a call; returns its dialog and how many 1xx arrived before the
 /// 200 (a 180 lost in a UDP burst is never retransmitted).
 async fn call(alice: &Endpoint, bob: Target) -> (DialogId, usize) {
-    let uri = format!("sip:bob@{}", bob.addr);
-    let invite = alice
-        .new_request(
-            Method::Invite,
-            &uri,
-            bob,
-            "<sip:alice@example.com>",
-            &format!("<{uri}>"),
-        )
+    let invite = from_alice(alice, Method::Invite, bob)
         .build()
         .expect("INVITE");
     let mut tx = alice.send(invite, bob).await.expect("send");
@@ -276,15 +280,7 @@ async fn subscription_over_udp() {
         transport: Transport::Udp,
         addr: bob.local_addr(Transport::Udp).expect("addr"),
     };
-    let uri = format!("sip:bob@{}", bob_at.addr);
-    let subscribe = alice
-        .new_request(
-            Method::Subscribe,
-            &uri,
-            bob_at,
-            "<sip:alice@example.com>",
-            &format!("<{uri}>"),
-        )
+    let subscribe = from_alice(&alice, Method::Subscribe, bob_at)
         .header("Event", "presence")
         .header("Expires", 600)
         .build()

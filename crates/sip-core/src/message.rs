@@ -461,16 +461,11 @@ impl Sink for Counted {
 
 /// `code` in decimal, at least three digits (`{code:03}` without allocating).
 fn status_digits(code: u16, digits: &mut [u8; 5]) -> &[u8] {
-    let (mut n, mut i) = (code, digits.len());
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &digits[i.min(2)..]
+    let mut buf = [0u8; 20];
+    let n = text::decimal(u64::from(code), &mut buf).as_bytes();
+    let start = digits.len() - n.len();
+    digits[start..].copy_from_slice(n);
+    &digits[start.min(2)..]
 }
 
 impl fmt::Debug for Message {

@@ -41,6 +41,21 @@ pub(crate) const fn is_word_byte(b: u8) -> bool {
         )
 }
 
+/// `n` in decimal, written into the end of `buf` (no allocation, no
+/// formatting machinery); returns the digits.
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+}
+
 /// True when `s` is a non-empty `token`.
 pub fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(is_token_byte)

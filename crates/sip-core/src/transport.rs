@@ -19,6 +19,16 @@ pub enum Transport {
 }
 
 impl Transport {
+    /// Every transport.
+    pub const ALL: [Transport; 6] = [
+        Transport::Udp,
+        Transport::Tcp,
+        Transport::Tls,
+        Transport::Sctp,
+        Transport::Ws,
+        Transport::Wss,
+    ];
+
     /// True for every transport but UDP.
     pub fn is_reliable(self) -> bool {
         self != Transport::Udp
@@ -56,14 +66,7 @@ mod tests {
 
     #[test]
     fn tokens_and_reliability() {
-        for t in [
-            Transport::Udp,
-            Transport::Tcp,
-            Transport::Tls,
-            Transport::Sctp,
-            Transport::Ws,
-            Transport::Wss,
-        ] {
+        for t in Transport::ALL {
             assert_eq!(Transport::from_via(t.as_str()), Some(t));
             assert_eq!(
                 Transport::from_via(&t.as_str().to_ascii_lowercase()),
