@@ -127,6 +127,13 @@ fn record_routes(m: &Message) -> Vec<String> {
         .collect()
 }
 
+/// The URI inside a route's `<...>` (route sets keep name-addrs).
+pub(crate) fn route_uri(route: &str) -> Option<&str> {
+    let start = route.find('<')? + 1;
+    let end = route[start..].find('>')? + start;
+    Some(&route[start..end])
+}
+
 /// What both sides of a new dialog take from the request that creates it.
 struct Origin<'a> {
     from_tag: &'a str,
@@ -398,30 +405,26 @@ impl Dialog {
     /// remote target and route set, To/From with tags, Call-ID.
     fn build(&self, method: Method, seq: u32) -> Builder {
         // §12.2.1.1: the first route is a strict router when its URI lacks `lr`.
-        let first_route_uri = self.route_set.first().and_then(|r| {
-            let start = r.find('<')? + 1;
-            let end = r[start..].find('>')? + start;
-            Some(r[start..end].to_owned())
-        });
-        let strict = first_route_uri
-            .as_deref()
-            .is_some_and(|u| matches!(Uri::parse(u), Ok(Uri::Sip(s)) if !s.lr()));
-        let (request_uri, routes): (String, Vec<String>) = if strict {
-            // §12.2.1.1 strict routing: the first route becomes the
-            // Request-URI and the remote target goes last.
-            let mut rest: Vec<String> = self.route_set[1..].to_vec();
-            rest.push(format!("<{}>", self.remote_target));
-            (
-                first_route_uri.unwrap_or_else(|| self.remote_target.clone()),
-                rest,
-            )
-        } else {
-            (self.remote_target.clone(), self.route_set.clone())
+        let first_route = self.route_set.first().and_then(|r| route_uri(r));
+        let strict = first_route.filter(|u| matches!(Uri::parse(u), Ok(Uri::Sip(s)) if !s.lr()));
+        let b = match strict {
+            Some(first) => {
+                // §12.2.1.1 strict routing: the first route becomes the
+                // Request-URI and the remote target goes last.
+                let mut b = Builder::request(method.clone(), first);
+                for r in &self.route_set[1..] {
+                    b = b.header("Route", r);
+                }
+                b.header_parts("Route", &["<", &self.remote_target, ">"])
+            }
+            None => {
+                let mut b = Builder::request(method.clone(), &self.remote_target);
+                for r in &self.route_set {
+                    b = b.header("Route", r);
+                }
+                b
+            }
         };
-        let mut b = Builder::request(method.clone(), request_uri);
-        for r in routes {
-            b = b.header("Route", r);
-        }
         let mut digits = [0u8; 20];
         b.header_parts("From", &[&self.local_uri, ";tag=", &self.id.local_tag])
             .header_parts("To", &[&self.remote_uri, ";tag=", &self.id.remote_tag])

@@ -284,13 +284,8 @@ impl Endpoint {
 
     fn token(&self) -> u64 {
         let n = self.inner.tokens.fetch_add(1, Ordering::Relaxed);
-        let mut z = self
-            .inner
-            .seed
-            .wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        let seed = self.inner.seed;
+        crate::layer::splitmix(seed.wrapping_add(n.wrapping_mul(crate::layer::GOLDEN)))
     }
 
     /// Where a request to `uri` goes: the outbound proxy if one is set, else

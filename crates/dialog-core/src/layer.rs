@@ -379,6 +379,16 @@ impl Me {
     }
 }
 
+/// The golden-ratio increment between successive splitmix64 inputs.
+pub(crate) const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The splitmix64 output function: a well-mixed 64 bits from a counter.
+pub(crate) fn splitmix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// Appends `x` as 16 lowercase hex digits.
 fn push_hex(s: &mut String, x: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -430,7 +440,7 @@ impl DialogLayer {
             due: IdMap::default(),
             next_timer: 0,
             events: VecDeque::new(),
-            rng: seed ^ 0x9e37_79b9_7f4a_7c15,
+            rng: seed ^ GOLDEN,
         }
     }
 
@@ -456,11 +466,8 @@ impl DialogLayer {
 
     /// The next random number (splitmix64).
     pub(crate) fn random(&mut self) -> u64 {
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.rng = self.rng.wrapping_add(GOLDEN);
+        splitmix(self.rng)
     }
 
     /// A fresh tag or Call-ID token.
@@ -639,15 +646,16 @@ impl DialogLayer {
             .header("Via", via)
             .header("Max-Forwards", 70)
             .header("User-Agent", me.user_agent());
-        if matches!(method, Method::Subscribe | Method::Notify | Method::Refer) {
-            // Target refresh requests of subscription usages (RFC 6665
-            // §4.1.2.1, §4.2.2).
+        // Target refresh requests carry our Contact (§12.2.1.1; RFC 3311;
+        // RFC 6665 §4.1.2.1, §4.2.2; RFC 3515).
+        if matches!(
+            method,
+            Method::Invite | Method::Update | Method::Subscribe | Method::Notify | Method::Refer
+        ) {
             b = b.header("Contact", me.contact(transport));
         }
         if matches!(method, Method::Invite | Method::Update) {
-            b = b
-                .header("Contact", me.contact(transport))
-                .header("Allow", ALLOW);
+            b = b.header("Allow", ALLOW);
             if let Some(s) = usage.session {
                 b = b
                     .header(
@@ -805,12 +813,7 @@ impl DialogLayer {
             let creates = code.is_some_and(StatusCode::is_success)
                 && self.subscription_flows.contains_key(&id);
             let tag = creates
-                .then(|| {
-                    response
-                        .header::<sip_core::header::To<'_>>()
-                        .and_then(Result::ok)
-                        .and_then(|t| t.tag().map(str::to_owned))
-                })
+                .then(|| crate::table::to_tag(&response).map(str::to_owned))
                 .flatten();
             let sent = self.tx.send_response(now, id, response);
             if is_final && sent.is_ok() {
@@ -880,7 +883,6 @@ impl DialogLayer {
         self.next_timer
     }
 
-    /// Removes a dialog and tells the TU.
     /// The notifier's dialog for a SUBSCRIBE or REFER answered 2xx with
     /// `tag` (or the subscriber's for a NOTIFY that overtook the 2xx).
     pub(crate) fn create_subscription(
@@ -890,20 +892,26 @@ impl DialogLayer {
         flow: Target,
     ) -> Option<DialogId> {
         let dialog = crate::Dialog::from_uas(request, tag, StatusCode::OK).ok()?;
-        let did = dialog.id().clone();
-        if self.usages.contains_key(&did) {
-            return Some(did);
-        }
-        let mut usage = Usage::new(dialog, flow);
-        usage.kind = crate::usage::UsageKind::Subscription;
-        self.usages.insert(did.clone(), usage);
-        self.events.push_back(Event::Dialog(DialogEvent::Created {
-            dialog: did.clone(),
-            state: DialogState::Confirmed,
-        }));
-        Some(did)
+        Some(self.add_subscription(dialog, flow))
     }
 
+    /// Keeps a subscription dialog (unless one with its id is kept already,
+    /// e.g. made by the NOTIFY that overtook the 2xx) and tells the TU.
+    pub(crate) fn add_subscription(&mut self, dialog: crate::Dialog, flow: Target) -> DialogId {
+        let did = dialog.id().clone();
+        if !self.usages.contains_key(&did) {
+            let mut usage = Usage::new(dialog, flow);
+            usage.kind = crate::usage::UsageKind::Subscription;
+            self.usages.insert(did.clone(), usage);
+            self.events.push_back(Event::Dialog(DialogEvent::Created {
+                dialog: did.clone(),
+                state: DialogState::Confirmed,
+            }));
+        }
+        did
+    }
+
+    /// Removes a dialog and tells the TU.
     pub(crate) fn end(&mut self, dialog: &DialogId, reason: EndReason) {
         if let Some(usage) = self.usages.remove(dialog) {
             if let Some(retry) = usage.retry {

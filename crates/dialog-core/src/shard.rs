@@ -36,6 +36,17 @@ pub(crate) enum Command {
     Stop,
 }
 
+/// Handles up to 64 more items already queued before the shard sends what
+/// they produced (batching).
+fn take_queued<T>(queue: &mut mpsc::Receiver<T>, mut handle: impl FnMut(T)) {
+    for _ in 0..64 {
+        match queue.try_recv() {
+            Ok(item) => handle(item),
+            Err(_) => break,
+        }
+    }
+}
+
 /// Responses a client transaction can report: a few 1xx and a final.
 const CLIENT_EVENTS: usize = 32;
 
@@ -103,12 +114,8 @@ impl Shard {
                 received = direct => match received {
                     Some(r) => {
                         self.command(Command::Inbound(r));
-                        // Take what else is queued before sending (batching).
-                        for _ in 0..64 {
-                            match inbound.as_mut().map(mpsc::Receiver::try_recv) {
-                                Some(Ok(r)) => self.command(Command::Inbound(r)),
-                                _ => break,
-                            }
+                        if let Some(queue) = inbound.as_mut() {
+                            take_queued(queue, |r| self.command(Command::Inbound(r)));
                         }
                     }
                     None => inbound = None,
@@ -116,13 +123,7 @@ impl Shard {
                 cmd = rx.recv() => {
                     let Some(cmd) = cmd else { break };
                     self.command(cmd);
-                    // Take what else is queued before sending (batching).
-                    for _ in 0..64 {
-                        match rx.try_recv() {
-                            Ok(cmd) => self.command(cmd),
-                            Err(_) => break,
-                        }
-                    }
+                    take_queued(&mut rx, |cmd| self.command(cmd));
                 }
                 () = sleep => self.layer.handle_timeout(Instant::now()),
             }

@@ -68,14 +68,15 @@ impl Dialogs {
     }
 }
 
+/// The To tag of `m`.
+pub(crate) fn to_tag(m: &Message) -> Option<&str> {
+    m.header::<To<'_>>()?.ok()?.tag()
+}
+
 /// The dialog id an incoming request names (as [`Match::Dialog`]), or
 /// [`Match::OutOfDialog`] when it has no To tag.
 pub(crate) fn classify(request: &Message) -> Match {
-    let to_tag = request
-        .header::<To<'_>>()
-        .and_then(Result::ok)
-        .and_then(|t| t.tag().map(str::to_owned));
-    let Some(local_tag) = to_tag else {
+    let Some(local_tag) = to_tag(request).map(str::to_owned) else {
         return Match::OutOfDialog;
     };
     let remote_tag = request

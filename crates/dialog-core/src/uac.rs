@@ -4,14 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use sip_core::header::{RSeq, To};
+use sip_core::header::RSeq;
 use sip_core::{Message, Method, StatusCode};
 use transaction_core::TransactionId;
 
 use crate::layer::{ClientRequest, DialogEvent, Due, Event};
 use crate::usage::{
-    EndReason, Retry, Session, Usage, UsageKind, allows, cseq, min_se, outgoing_dialog_id,
-    requires, session_deadline, session_expires,
+    EndReason, Retry, Session, Usage, allows, cseq, min_se, outgoing_dialog_id, requires,
+    session_deadline, session_expires,
 };
 use crate::{Dialog, DialogId, DialogLayer};
 
@@ -89,22 +89,13 @@ impl DialogLayer {
         let Some(sub) = self.client_subscribes.get(&id) else {
             return;
         };
-        let mut dialog = None;
-        if response.status().is_some_and(StatusCode::is_success)
-            && let Ok(d) = Dialog::from_uac(&sub.request, &response)
-        {
-            let did = d.id().clone();
-            if !self.usages.contains_key(&did) {
-                let mut usage = Usage::new(d, sub.target);
-                usage.kind = UsageKind::Subscription;
-                self.usages.insert(did.clone(), usage);
-                self.events.push_back(Event::Dialog(DialogEvent::Created {
-                    dialog: did.clone(),
-                    state: crate::DialogState::Confirmed,
-                }));
-            }
-            dialog = Some(did);
-        }
+        let target = sub.target;
+        let dialog = response
+            .status()
+            .is_some_and(StatusCode::is_success)
+            .then(|| Dialog::from_uac(&sub.request, &response).ok())
+            .flatten()
+            .map(|d| self.add_subscription(d, target));
         self.events.push_back(Event::Response {
             id,
             response,
@@ -221,10 +212,7 @@ impl DialogLayer {
                 self.send_cancel(now, id);
             }
         }
-        let to_tag = response
-            .header::<To<'_>>()
-            .and_then(Result::ok)
-            .and_then(|t| t.tag().map(str::to_owned));
+        let to_tag = crate::table::to_tag(&response).map(str::to_owned);
         if code.0 > 100
             && code.0 < 300
             && let Some(tag) = to_tag

@@ -12,8 +12,8 @@ use transaction_core::{Target, TransactionId};
 
 use crate::layer::{DialogEvent, Due, Event, ServerInvite};
 use crate::usage::{
-    EndReason, PendingOk, Reliable, Session, Usage, UsageKind, allows, cseq, min_se, requires,
-    session_expires, supports, unsupported, via_transport,
+    EndReason, Resend, Session, Usage, UsageKind, allows, cseq, min_se, requires, session_expires,
+    supports, unsupported, via_transport,
 };
 use crate::{Dialog, DialogId, DialogLayer, DialogState, Match};
 
@@ -90,15 +90,17 @@ impl DialogLayer {
             self.on_cancel(now, id, &request, cancels);
             return;
         }
-        match self.classify(&request) {
-            Match::Unknown => match self.early_notify(&request, flow) {
-                // RFC 6665 §4.1.2.4: a NOTIFY may overtake the 2xx to our
-                // SUBSCRIBE (or REFER); it creates the dialog.
-                Some(dialog) => {
-                    self.on_dialog_request(now, id, request, flow, dialog, method);
-                }
+        match crate::table::classify(&request) {
+            Match::Dialog(dialog) if self.usages.contains_key(&dialog) => {
+                self.on_dialog_request(now, id, request, flow, dialog, method);
+            }
+            // RFC 6665 §4.1.2.4: a NOTIFY may overtake the 2xx to our
+            // SUBSCRIBE (or REFER); it creates the dialog.
+            Match::Dialog(named) => match self.early_notify(&request, named, flow) {
+                Some(dialog) => self.on_dialog_request(now, id, request, flow, dialog, method),
                 None => self.no_such(now, id, &request),
             },
+            Match::Unknown => self.no_such(now, id, &request),
             Match::OutOfDialog => {
                 let bad = unsupported(&request, KNOWN);
                 if !bad.is_empty() {
@@ -142,7 +144,6 @@ impl DialogLayer {
                 }
                 self.report(id, request, flow, None);
             }
-            Match::Dialog(dialog) => self.on_dialog_request(now, id, request, flow, dialog, method),
         }
     }
 
@@ -252,17 +253,19 @@ impl DialogLayer {
     /// The dialog a NOTIFY creates when it matches a SUBSCRIBE or REFER of
     /// ours still waiting for its final response: same Call-ID, its To tag
     /// our From tag.
-    fn early_notify(&mut self, request: &Message, flow: Target) -> Option<DialogId> {
+    fn early_notify(
+        &mut self,
+        request: &Message,
+        named: DialogId,
+        flow: Target,
+    ) -> Option<DialogId> {
         if request.method() != Some(&Method::Notify) {
             return None;
         }
-        let Match::Dialog(named) = crate::table::classify(request) else {
-            return None;
-        };
-        let key = (named.call_id.clone(), named.local_tag.clone());
+        let key = (named.call_id, named.local_tag);
         let sub = self.subscribe_index.get(&key)?;
         let seq = cseq(&self.client_subscribes.get(sub)?.request).map(|c| c.seq);
-        let did = self.create_subscription(request, &named.local_tag, flow)?;
+        let did = self.create_subscription(request, &key.1, flow)?;
         if let (Some(u), Some(seq)) = (self.usages.get_mut(&did), seq) {
             // Our requests in this dialog continue from the SUBSCRIBE's CSeq.
             u.dialog.continue_local_seq(seq);
@@ -279,7 +282,7 @@ impl DialogLayer {
         };
         let matches = match (&usage.reliable, rack) {
             (Some(r), Some(rack)) => {
-                rack.rseq == r.rseq
+                rack.rseq == r.seq
                     && rack.method == Method::Invite
                     && cseq(&r.response).is_some_and(|c| c.seq == rack.cseq)
             }
@@ -305,7 +308,7 @@ impl DialogLayer {
         let Some(usage) = self.usages.get_mut(&dialog) else {
             return;
         };
-        if usage.ok.as_ref().is_some_and(|ok| Some(ok.cseq) == seq) {
+        if usage.ok.as_ref().is_some_and(|ok| Some(ok.seq) == seq) {
             usage.ok = None;
             self.events
                 .push_back(Event::Dialog(DialogEvent::Ack { dialog, request }));
@@ -388,14 +391,7 @@ impl DialogLayer {
             usage.reliable = None;
             usage.queued.clear();
             usage.dialog.confirm();
-            usage.ok = Some(PendingOk {
-                id,
-                cseq: invite_seq,
-                response,
-                interval: t1,
-                since: now,
-                timer,
-            });
+            usage.ok = Some(Resend::new(id, response, invite_seq, now, t1, timer));
         }
         self.events
             .push_back(Event::Dialog(DialogEvent::Confirmed { dialog: d.clone() }));
@@ -452,14 +448,8 @@ impl DialogLayer {
             let t1 = self.config.timers.t1;
             let timer = self.schedule(now + t1, Due::Ok(dialog.clone()));
             if let Some(u) = self.usages.get_mut(&dialog) {
-                u.ok = Some(PendingOk {
-                    id,
-                    cseq: cseq(&request).map_or(0, |c| c.seq),
-                    response,
-                    interval: t1,
-                    since: now,
-                    timer,
-                });
+                let seq = cseq(&request).map_or(0, |c| c.seq);
+                u.ok = Some(Resend::new(id, response, seq, now, t1, timer));
             }
         }
         self.start_session(now, &dialog, session);
@@ -519,14 +509,7 @@ impl DialogLayer {
         }
         response.set_header("RSeq", rseq);
         let _ = self.tx.send_response(now, id, response.clone());
-        usage.reliable = Some(Reliable {
-            id,
-            response,
-            rseq,
-            interval: t1,
-            since: now,
-            timer,
-        });
+        usage.reliable = Some(Resend::new(id, response, rseq, now, t1, timer));
     }
 
     /// Retransmits a 2xx or a reliable 1xx, or gives up after 64·T1.
@@ -535,23 +518,21 @@ impl DialogLayer {
         let Some(usage) = self.usages.get_mut(dialog) else {
             return;
         };
-        let (id, response, interval, since) = match (ok, &mut usage.ok, &mut usage.reliable) {
-            (true, Some(p), _) if p.timer == key => {
-                (p.id, p.response.clone(), &mut p.interval, p.since)
-            }
-            (false, _, Some(r)) if r.timer == key => {
-                (r.id, r.response.clone(), &mut r.interval, r.since)
-            }
-            _ => return,
+        let slot = if ok {
+            &mut usage.ok
+        } else {
+            &mut usage.reliable
         };
-        if now.duration_since(since) >= timers.t1x64() {
+        let Some(pending) = slot.as_mut().filter(|p| p.timer == key) else {
+            return;
+        };
+        if now.duration_since(pending.since) >= timers.t1x64() {
+            *slot = None;
             if ok {
                 // §13.3.1.4: confirmed but never ACKed: end the session.
-                usage.ok = None;
                 self.send_own(now, dialog, Method::Bye, &[], None);
                 self.end(dialog, EndReason::NoAck);
             } else {
-                usage.reliable = None;
                 usage.queued.clear();
                 if let Some(invite) = usage.invite.take() {
                     self.answer_invite_with(now, invite, StatusCode::SERVER_INTERNAL_ERROR);
@@ -561,13 +542,14 @@ impl DialogLayer {
             return;
         }
         // The 2xx keeps doubling to T2; a reliable 1xx keeps doubling (RFC 3262 §3).
-        *interval = if ok {
-            (*interval * 2).min(timers.t2)
+        pending.interval = if ok {
+            (pending.interval * 2).min(timers.t2)
         } else {
-            *interval * 2
+            pending.interval * 2
         };
         // The last wait ends at 64·T1, when the layer gives up.
-        let next = (now + *interval).min(since + timers.t1x64());
+        let next = (now + pending.interval).min(pending.since + timers.t1x64());
+        let (id, response) = (pending.id, pending.response.clone());
         let _ = self.tx.send_response(now, id, response);
         let due = if ok {
             Due::Ok(dialog.clone())
@@ -576,10 +558,9 @@ impl DialogLayer {
         };
         let timer = self.schedule(next, due);
         if let Some(u) = self.usages.get_mut(dialog) {
-            match (ok, &mut u.ok, &mut u.reliable) {
-                (true, Some(p), _) => p.timer = timer,
-                (false, _, Some(r)) => r.timer = timer,
-                _ => {}
+            let slot = if ok { &mut u.ok } else { &mut u.reliable };
+            if let Some(p) = slot {
+                p.timer = timer;
             }
         }
     }

@@ -51,24 +51,37 @@ pub(crate) enum UsageKind {
     Subscription,
 }
 
-/// A 2xx we retransmit until its ACK (RFC 3261 §13.3.1.4).
-pub(crate) struct PendingOk {
+/// A response we retransmit: a 2xx until its ACK (RFC 3261 §13.3.1.4;
+/// `seq` is the INVITE's CSeq) or a reliable provisional until its PRACK
+/// (RFC 3262 §3; `seq` is its RSeq).
+pub(crate) struct Resend {
     pub(crate) id: TransactionId,
     pub(crate) response: Message,
-    pub(crate) cseq: u32,
+    pub(crate) seq: u32,
     pub(crate) interval: Duration,
     pub(crate) since: Instant,
     pub(crate) timer: u64,
 }
 
-/// A reliable provisional we retransmit until its PRACK (RFC 3262 §3).
-pub(crate) struct Reliable {
-    pub(crate) id: TransactionId,
-    pub(crate) response: Message,
-    pub(crate) rseq: u32,
-    pub(crate) interval: Duration,
-    pub(crate) since: Instant,
-    pub(crate) timer: u64,
+impl Resend {
+    /// Sent first at `now`; next after `interval`, on layer timer `timer`.
+    pub(crate) fn new(
+        id: TransactionId,
+        response: Message,
+        seq: u32,
+        now: Instant,
+        interval: Duration,
+        timer: u64,
+    ) -> Resend {
+        Resend {
+            id,
+            response,
+            seq,
+            interval,
+            since: now,
+            timer,
+        }
+    }
 }
 
 /// RFC 4028 state of a confirmed dialog.
@@ -100,14 +113,14 @@ pub(crate) struct Usage {
     target: Target,
     /// UAS: the initial INVITE's server transaction while unanswered.
     pub(crate) invite: Option<TransactionId>,
-    pub(crate) ok: Option<PendingOk>,
+    pub(crate) ok: Option<Resend>,
     /// UAC: the last ACK we sent (CSeq, ACK, target), resent when its 2xx is.
     pub(crate) ack: Option<(u32, Message, Target)>,
     /// Our INVITE or UPDATE in progress in this dialog (glare, §14.1).
     pub(crate) outgoing: Option<TransactionId>,
     /// The peer's re-INVITE or UPDATE we have not answered (§14.2).
     pub(crate) incoming: Option<TransactionId>,
-    pub(crate) reliable: Option<Reliable>,
+    pub(crate) reliable: Option<Resend>,
     pub(crate) queued: VecDeque<(TransactionId, Message)>,
     pub(crate) next_rseq: u32,
     /// UAC: the last RSeq we PRACKed.
@@ -186,20 +199,17 @@ pub(crate) fn subscribes(method: &Method) -> bool {
 
 /// True when `m` (a NOTIFY) says its subscription is over.
 pub(crate) fn terminates_subscription(m: &Message) -> bool {
-    m.raw_header(HeaderName::SubscriptionState)
-        .is_some_and(|v| {
-            let state = v.split(|b| *b == b';').next().unwrap_or(v);
-            state.trim_ascii().eq_ignore_ascii_case(b"terminated")
-        })
+    m.header::<sip_core::header::SubscriptionState<'_>>()
+        .and_then(Result::ok)
+        .is_some_and(|s| s.state.eq_ignore_ascii_case("terminated"))
 }
 
 /// See [`Usage::target`].
 fn next_hop(dialog: &Dialog, flow: Target) -> Target {
-    let first = dialog.route_set().first().and_then(|r| {
-        let start = r.find('<')? + 1;
-        let end = r[start..].find('>')? + start;
-        Some(&r[start..end])
-    });
+    let first = dialog
+        .route_set()
+        .first()
+        .and_then(|r| crate::dialog::route_uri(r));
     let uri = first.unwrap_or(dialog.remote_target());
     target_of(uri, flow)
 }

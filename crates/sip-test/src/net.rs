@@ -11,6 +11,15 @@ use bytes::Bytes;
 
 use crate::Rng;
 
+/// A loopback TCP port nothing listens on (bound, noted, closed): a dead
+/// target for failover tests.
+pub fn closed_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("an ephemeral loopback port")
+}
+
 /// Impairments applied to every packet.
 #[derive(Clone, Copy, Debug)]
 pub struct Conditions {

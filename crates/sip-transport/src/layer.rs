@@ -236,14 +236,10 @@ pub fn fit_transport(mut request: Message, mut target: Target) -> (Message, Targ
 /// True when the top Via plainly carries an `rport` parameter (as every
 /// Via we build does). A false negative only costs the full parse.
 fn asks_rport(request: &Message) -> bool {
-    let Some(via) = request.raw_header(sip_core::header::HeaderName::Via) else {
-        return false;
-    };
-    let first = via.split(|b| *b == b',').next().unwrap_or(via);
-    first.windows(6).enumerate().any(|(i, w)| {
-        w.eq_ignore_ascii_case(b";rport")
-            && matches!(first.get(i + 6), None | Some(b'=' | b';' | b' ' | b'\t'))
-    })
+    request
+        .raw_header(sip_core::header::HeaderName::Via)
+        .and_then(|via| Via::scan_param(via, "rport"))
+        .is_some()
 }
 
 /// Client transactions that may move on to further targets.

@@ -197,13 +197,7 @@ async fn srv_without_naptr_and_the_a_record_default() {
 async fn fails_over_from_a_dead_srv_target_to_the_next() {
     let mut live = Transports::bind(Config::loopback()).await.expect("live");
     let live_port = live.local_addr(Transport::Tcp).expect("tcp").port();
-    // A port with nothing listening: bind, note it, close it.
-    let dead_port = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let dead_port = sip_test::net::closed_tcp_port();
     let mut d = StaticDns::default();
     d.hosts.insert(
         "dead.example.test".into(),

@@ -115,12 +115,7 @@ async fn an_oversized_udp_request_travels_over_tcp() {
 #[tokio::test]
 async fn failover_on_transport_error_keeps_the_transaction_id() {
     let (mut client, mut server) = pair().await;
-    let dead_port = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let dead_port = sip_test::net::closed_tcp_port();
     let targets = vec![
         Target {
             transport: Transport::Tcp,

@@ -47,25 +47,10 @@ fn top_via(m: &Message) -> Option<Via<'_>> {
 /// message on the hot path has. `None` sends the caller to the full
 /// parse: no branch here, or a quoted string that could hide separators.
 fn quick_branch(m: &Message) -> Option<&str> {
-    let value = m.raw_header(HeaderName::Via)?;
-    let first = value.split(|b| *b == b',').next()?;
-    if first.contains(&b'"') {
-        return None;
-    }
-    for param in first.split(|b| *b == b';').skip(1) {
-        let param = param.trim_ascii();
-        let Some((name, rest)) = param.split_at_checked(6) else {
-            continue;
-        };
-        if !name.eq_ignore_ascii_case(b"branch") {
-            continue;
-        }
-        let branch = rest.trim_ascii().strip_prefix(b"=")?.trim_ascii();
-        return std::str::from_utf8(branch)
-            .ok()
-            .filter(|b| sip_core::text::is_token(b));
-    }
-    None
+    let branch = Via::scan_param(m.raw_header(HeaderName::Via)?, "branch")??;
+    std::str::from_utf8(branch)
+        .ok()
+        .filter(|b| sip_core::text::is_token(b))
 }
 
 /// The key of a request we send (client side). Needs a top Via with a

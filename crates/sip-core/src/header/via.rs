@@ -71,6 +71,31 @@ impl<'a> Via<'a> {
     }
 }
 
+impl Via<'_> {
+    /// Finds parameter `name` of the first Via value in `field` (a Via
+    /// header field's value as received) by a byte scan, without parsing
+    /// the header: for the hot path, where every Via has the common shape.
+    /// `Some(None)` for a parameter without a value, `Some(Some(v))` with
+    /// its value trimmed. `None` when the parameter is absent or the scan
+    /// cannot be sure (a quoted string could hide separators): callers then
+    /// parse the header.
+    pub fn scan_param<'f>(field: &'f [u8], name: &str) -> Option<Option<&'f [u8]>> {
+        let first = field.split(|b| *b == b',').next()?;
+        if first.contains(&b'"') {
+            return None;
+        }
+        first.split(|b| *b == b';').skip(1).find_map(|param| {
+            let (n, v) = match param.iter().position(|b| *b == b'=') {
+                Some(eq) => (&param[..eq], Some(param[eq + 1..].trim_ascii())),
+                None => (param, None),
+            };
+            n.trim_ascii()
+                .eq_ignore_ascii_case(name.as_bytes())
+                .then_some(v)
+        })
+    }
+}
+
 fn token_end(b: &[u8], mut i: usize) -> usize {
     while i < b.len() && text::is_token_byte(b[i]) {
         i += 1;
@@ -181,6 +206,19 @@ impl fmt::Display for Via<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scan_param_reads_the_first_value_only() {
+        let f =
+            b"SIP/2.0/UDP 192.0.2.1:5060;rport ; BRANCH = z9hG4bK1, SIP/2.0/UDP b;received=1.2.3.4";
+        assert_eq!(Via::scan_param(f, "branch"), Some(Some(&b"z9hG4bK1"[..])));
+        assert_eq!(Via::scan_param(f, "rport"), Some(None));
+        assert_eq!(Via::scan_param(f, "received"), None, "second value");
+        assert_eq!(
+            Via::scan_param(b"SIP/2.0/UDP a;x=\"q;branch=no\";branch=z", "branch"),
+            None
+        );
+    }
 
     #[test]
     fn tortuous_and_ipv6() {
