@@ -1,21 +1,17 @@
 //! Loopback tests of the UDP and TCP transports with real sockets.
 
+mod common;
+
+use common::{next, reply_ok};
 use std::time::Duration;
 
 use bytes::Bytes;
 use sip_core::header::Via;
 use sip_core::{Message, StatusCode};
 use sip_test::msg;
-use sip_transport::{Config, Received, Transport, Transports, transport_for};
+use sip_transport::{Config, Transport, Transports, transport_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
-
-async fn next(t: &mut Transports) -> Received {
-    tokio::time::timeout(Duration::from_secs(5), t.recv())
-        .await
-        .expect("message in time")
-        .expect("open")
-}
 
 #[tokio::test]
 async fn udp_request_gets_rport_and_received_and_the_response_comes_back() {
@@ -271,13 +267,7 @@ async fn ipv6_udp_and_tcp() {
         assert!(rx.source.is_ipv6());
         let via: Via<'_> = rx.message.header().expect("via").expect("valid");
         assert_eq!(via.rport(), Some(Some(rx.source.port())));
-        b.send(
-            transport,
-            rx.source,
-            msg::reply(&rx.message, StatusCode::OK, "b").to_bytes(),
-        )
-        .await
-        .expect("respond");
+        reply_ok(&b, &rx).await;
         let resp = next(&mut a).await;
         assert_eq!(resp.message.status(), Some(StatusCode::OK));
     }

@@ -1,6 +1,9 @@
 //! TLS, WebSocket and secure WebSocket on loopback, with certificates made
 //! at test time by rcgen (a CA and a leaf for 127.0.0.1).
 
+mod common;
+
+use common::{next, reply_ok};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,7 +14,7 @@ use rcgen::{
 };
 use sip_core::StatusCode;
 use sip_test::msg;
-use sip_transport::{Config, Received, TlsConfig, Transport, Transports};
+use sip_transport::{Config, TlsConfig, Transport, Transports};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct Pki {
@@ -65,13 +68,6 @@ fn secure_config(files: TlsConfig) -> Config {
     }
 }
 
-async fn next(t: &mut Transports) -> Received {
-    tokio::time::timeout(Duration::from_secs(5), t.recv())
-        .await
-        .expect("message in time")
-        .expect("open")
-}
-
 async fn round_trip(transport: Transport, a: &mut Transports, b: &mut Transports) {
     let dest = b.local_addr(transport).expect("listening");
     let req = msg::options(&format!("{transport:?}-rt@example.com"), "a");
@@ -79,13 +75,7 @@ async fn round_trip(transport: Transport, a: &mut Transports, b: &mut Transports
     let rx = next(b).await;
     assert_eq!(rx.transport, transport);
     assert_eq!(rx.message.call_id(), req.call_id());
-    b.send(
-        transport,
-        rx.source,
-        msg::reply(&rx.message, StatusCode::OK, "b").to_bytes(),
-    )
-    .await
-    .expect("respond");
+    reply_ok(b, &rx).await;
     let resp = next(a).await;
     assert_eq!(
         (resp.transport, resp.message.status()),
