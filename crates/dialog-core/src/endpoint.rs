@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use sip_core::builder::Builder;
 use sip_core::{Message, Method, StatusCode, Uri};
+use sip_transport::Transports;
 use sip_transport::resolve::{HickoryDns, resolve};
-use sip_transport::{Received, Transports};
 use tokio::sync::{mpsc, oneshot};
 use transaction_core::{Target, TransactionId, Transport};
 
@@ -201,15 +201,6 @@ impl Incoming {
     }
 }
 
-fn shard_of(call_id: &str, n: usize) -> usize {
-    // FNV-1a: stable and cheap.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in call_id.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    (h % n.max(1) as u64) as usize
-}
-
 fn seed() -> u64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -220,43 +211,30 @@ fn seed() -> u64 {
 impl Endpoint {
     /// Binds the transports and starts the shards (inside a tokio runtime).
     pub async fn start(mut config: EndpointConfig) -> io::Result<(Endpoint, Incoming)> {
-        let mut transports = Transports::bind(config.transport.clone()).await?;
-        let mut local = Vec::new();
-        for t in [
-            Transport::Udp,
-            Transport::Tcp,
-            Transport::Tls,
-            Transport::Ws,
-            Transport::Wss,
-        ] {
-            if let Some(a) = transports.local_addr(t) {
-                local.push((t, a));
-            }
-        }
-        config.dialog.local = local.clone();
-        let inbound = transports.take_inbound();
-        let transports = Arc::new(transports);
         let n = if config.shards == 0 {
             std::thread::available_parallelism().map_or(1, usize::from)
         } else {
             config.shards
         };
+        // The transports queue each message straight to its Call-ID's shard.
+        config.transport.inbound_queues = n;
+        let mut transports = Transports::bind(config.transport.clone()).await?;
+        let local: Vec<(Transport, SocketAddr)> = Transport::ALL
+            .into_iter()
+            .filter_map(|t| transports.local_addr(t).map(|a| (t, a)))
+            .collect();
+        config.dialog.local = local.clone();
+        let inbound = transports.take_inbound();
+        let transports = Arc::new(transports);
         let (events_tx, events_rx) = mpsc::channel(4096);
         let seed = seed();
         let mut shards = Vec::with_capacity(n);
-        // One shard reads the transports' queue itself; several need a
-        // dispatcher that hashes each message's Call-ID.
-        let mut inbound = Some(inbound);
-        let mut direct = if n == 1 { inbound.take() } else { None };
-        for i in 0..n {
+        for (i, queue) in inbound.into_iter().enumerate() {
             let (tx, rx) = mpsc::channel(1024);
             let layer = crate::DialogLayer::new(config.dialog.clone(), seed.wrapping_add(i as u64));
             let shard = Shard::new(layer, tx.clone(), transports.clone(), events_tx.clone());
-            tokio::spawn(shard.run(rx, direct.take()));
+            tokio::spawn(shard.run(rx, queue));
             shards.push(tx);
-        }
-        if let Some(inbound) = inbound {
-            tokio::spawn(dispatch(inbound, shards.clone()));
         }
         let me = crate::layer::Me::new(&config.dialog);
         let endpoint = Endpoint {
@@ -327,7 +305,7 @@ impl Endpoint {
 
     fn shard(&self, call_id: &str) -> mpsc::Sender<Command> {
         let n = self.inner.shards.len();
-        self.inner.shards[shard_of(call_id, n)].clone()
+        self.inner.shards[sip_transport::queue_of(call_id, n)].clone()
     }
 
     /// Sends a request outside any dialog to `target`. A UDP request over
@@ -405,15 +383,6 @@ impl Endpoint {
         self.inner.transports.close();
         for shard in &self.inner.shards {
             let _ = shard.send(Command::Stop).await;
-        }
-    }
-}
-
-async fn dispatch(mut inbound: mpsc::Receiver<Received>, shards: Vec<mpsc::Sender<Command>>) {
-    while let Some(r) = inbound.recv().await {
-        let i = shard_of(r.message.call_id().unwrap_or(""), shards.len());
-        if shards[i].send(Command::Inbound(r)).await.is_err() {
-            return;
         }
     }
 }

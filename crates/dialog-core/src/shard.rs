@@ -22,7 +22,6 @@ type Done = oneshot::Sender<Result<(), Error>>;
 
 /// What the endpoint asks of a shard.
 pub(crate) enum Command {
-    Inbound(Received),
     Send(Message, Option<Target>, oneshot::Sender<Opened>),
     InDialog(DialogId, Method, Edit, oneshot::Sender<Opened>),
     Answer(TransactionId, StatusCode, Edit, Done),
@@ -83,13 +82,14 @@ impl Shard {
         }
     }
 
-    /// Runs until stopped. `inbound` is the transports' own queue when this
-    /// is the only shard (no dispatcher hop in between).
+    /// Runs until stopped. `inbound` is this shard's queue of received
+    /// messages: the transports put each message on its Call-ID's queue.
     pub(crate) async fn run(
         mut self,
         mut rx: mpsc::Receiver<Command>,
-        mut inbound: Option<mpsc::Receiver<Received>>,
+        inbound: mpsc::Receiver<Received>,
     ) {
+        let mut inbound = Some(inbound);
         loop {
             let deadline = [
                 self.layer.poll_timeout(),
@@ -113,9 +113,9 @@ impl Shard {
             tokio::select! {
                 received = direct => match received {
                     Some(r) => {
-                        self.command(Command::Inbound(r));
+                        self.received(r);
                         if let Some(queue) = inbound.as_mut() {
-                            take_queued(queue, |r| self.command(Command::Inbound(r)));
+                            take_queued(queue, |r| self.received(r));
                         }
                     }
                     None => inbound = None,
@@ -155,17 +155,18 @@ impl Shard {
         Ok((id, rx))
     }
 
+    fn received(&mut self, r: Received) {
+        let inbound = Inbound {
+            message: r.message,
+            transport: r.transport,
+            source: r.source,
+        };
+        self.layer.handle_message(Instant::now(), inbound);
+    }
+
     fn command(&mut self, cmd: Command) {
         let now = Instant::now();
         match cmd {
-            Command::Inbound(r) => self.layer.handle_message(
-                now,
-                Inbound {
-                    message: r.message,
-                    transport: r.transport,
-                    source: r.source,
-                },
-            ),
             Command::Send(request, target, reply) => {
                 let offer = request.method() == Some(&Method::Invite);
                 let sent = match target {

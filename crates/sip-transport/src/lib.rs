@@ -69,6 +69,12 @@ pub struct Config {
     /// larger than the buffer is dropped by the kernel and costs a
     /// retransmission 500 ms later, so busy servers want it large.
     pub udp_buffer: usize,
+    /// Received messages are spread over this many queues by a hash of
+    /// their Call-ID ([`queue_of`]), so that several consumers (the shards
+    /// of a dialog layer) each get every message of their calls with no
+    /// dispatcher in between. [`Transports::recv`] reads the first queue;
+    /// [`Transports::take_inbound`] hands out all of them.
+    pub inbound_queues: usize,
 }
 
 impl Config {
@@ -87,6 +93,7 @@ impl Config {
             max_connections_per_ip: 64,
             idle_timeout: Duration::from_secs(600),
             udp_buffer: 4 << 20,
+            inbound_queues: 1,
         }
     }
 }
@@ -130,7 +137,8 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     tls: Option<tls::Tls>,
     pub(crate) conns: Mutex<Connections>,
-    pub(crate) inbound: mpsc::Sender<Received>,
+    /// One queue per consumer; a message goes to [`queue_of`] its Call-ID.
+    pub(crate) inbound: Vec<mpsc::Sender<Received>>,
     /// Set once by [`Transports::close`].
     closing: tokio::sync::watch::Sender<bool>,
 }
@@ -147,7 +155,31 @@ pub(crate) struct Connections {
     per_ip: HashMap<IpAddr, usize>,
 }
 
+/// The inbound queue (of `n`) that messages of `call_id` go to: FNV-1a,
+/// stable and cheap. Consumers that route their own work by Call-ID use
+/// it too, so that a call's messages and its commands meet in one place.
+pub fn queue_of(call_id: &str, n: usize) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in call_id.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % n.max(1) as u64) as usize
+}
+
 impl Shared {
+    /// Queues a received message for its consumer.
+    pub(crate) async fn enqueue(
+        &self,
+        received: Received,
+    ) -> Result<(), mpsc::error::SendError<Received>> {
+        let n = self.inbound.len();
+        let i = match n {
+            1 => 0,
+            _ => queue_of(received.message.call_id().unwrap_or(""), n),
+        };
+        self.inbound[i].send(received).await
+    }
+
     /// Resolves once the transports are closing.
     pub(crate) async fn closed(&self) {
         let mut rx = self.closing.subscribe();
@@ -252,15 +284,14 @@ impl Shared {
             }
             stamp_via(&mut message, peer);
         }
-        self.inbound
-            .send(Received {
-                message,
-                transport,
-                source: peer,
-                local,
-            })
-            .await
-            .is_ok()
+        self.enqueue(Received {
+            message,
+            transport,
+            source: peer,
+            local,
+        })
+        .await
+        .is_ok()
     }
 }
 
@@ -269,7 +300,9 @@ pub struct Transports {
     shared: Arc<Shared>,
     udp: Vec<Arc<UdpSocket>>,
     listening: Vec<(Transport, SocketAddr)>,
+    /// The first inbound queue, and the others (`Config::inbound_queues`).
     inbound: mpsc::Receiver<Received>,
+    more_inbound: Vec<mpsc::Receiver<Received>>,
 }
 
 /// Time allowed for a TLS or WebSocket handshake.
@@ -289,12 +322,15 @@ impl Transports {
             }
             None => None,
         };
-        let (tx, inbound) = mpsc::channel(4096);
+        let (senders, mut queues): (Vec<_>, Vec<_>) = (0..config.inbound_queues.max(1))
+            .map(|_| mpsc::channel(4096))
+            .unzip();
+        let inbound = queues.remove(0);
         let shared = Arc::new(Shared {
             config: config.clone(),
             tls,
             conns: Mutex::new(Connections::default()),
-            inbound: tx,
+            inbound: senders,
             closing: tokio::sync::watch::Sender::new(false),
         });
         let mut udp = Vec::new();
@@ -321,6 +357,7 @@ impl Transports {
             udp,
             listening,
             inbound,
+            more_inbound: queues,
         })
     }
 
@@ -336,16 +373,21 @@ impl Transports {
         }
     }
 
-    /// The next message received on any transport.
+    /// The next message received on any transport (from the first queue:
+    /// all of them with the default single queue).
     pub async fn recv(&mut self) -> Option<Received> {
         self.inbound.recv().await
     }
 
-    /// Splits off the stream of received messages, so that the transports
-    /// can be shared (`Arc`) by senders while one task receives.
-    pub fn take_inbound(&mut self) -> mpsc::Receiver<Received> {
+    /// Splits off the received-message queues (one per
+    /// `Config::inbound_queues`, queue `i` holding the Call-IDs that
+    /// [`queue_of`] maps to `i`), so that the transports can be shared
+    /// (`Arc`) by senders while other tasks receive.
+    pub fn take_inbound(&mut self) -> Vec<mpsc::Receiver<Received>> {
         let (_, closed) = mpsc::channel(1);
-        std::mem::replace(&mut self.inbound, closed)
+        let mut queues = vec![std::mem::replace(&mut self.inbound, closed)];
+        queues.append(&mut self.more_inbound);
+        queues
     }
 
     /// Stops listening and receiving, and closes every connection once
@@ -569,17 +611,13 @@ async fn udp_loop(sock: Arc<UdpSocket>, shared: Arc<Shared>) {
         if message.is_request() {
             stamp_via(&mut message, source);
         }
-        if shared
-            .inbound
-            .send(Received {
-                message,
-                transport: Transport::Udp,
-                source,
-                local,
-            })
-            .await
-            .is_err()
-        {
+        let received = Received {
+            message,
+            transport: Transport::Udp,
+            source,
+            local,
+        };
+        if shared.enqueue(received).await.is_err() {
             return;
         }
     }

@@ -307,3 +307,30 @@ async fn keepalive_ping_gets_a_pong() {
         "no connection, no ping"
     );
 }
+
+#[tokio::test]
+async fn messages_are_queued_by_call_id() {
+    let a = Transports::bind(Config::loopback()).await.expect("a");
+    let mut b = Transports::bind(Config {
+        inbound_queues: 3,
+        ..Config::loopback()
+    })
+    .await
+    .expect("b");
+    let dest = b.local_addr(Transport::Udp).expect("udp");
+    let mut queues = b.take_inbound();
+    assert_eq!(queues.len(), 3);
+    for n in 0..12 {
+        let call_id = format!("call-{n}@example.com");
+        let req = msg::options(&call_id, "a");
+        a.send(Transport::Udp, dest, req.to_bytes())
+            .await
+            .expect("send");
+        let queue = &mut queues[sip_transport::queue_of(&call_id, 3)];
+        let got = tokio::time::timeout(Duration::from_secs(5), queue.recv())
+            .await
+            .expect("in time")
+            .expect("open");
+        assert_eq!(got.message.call_id(), Some(call_id.as_str()));
+    }
+}
