@@ -46,6 +46,15 @@ fn ffmpeg(args: &[&str]) {
     );
 }
 
+/// `ffmpeg <in_args> -i <input> <out_args> <output>`, arguments split on spaces.
+fn convert(in_args: &str, input: &Path, out_args: &str, output: &Path) {
+    let mut args: Vec<&str> = in_args.split_whitespace().collect();
+    args.extend(["-i", s(input)]);
+    args.extend(out_args.split_whitespace());
+    args.push(s(output));
+    ffmpeg(&args);
+}
+
 fn write_pcm(path: &Path, pcm: &[i16]) {
     let bytes: Vec<u8> = pcm.iter().flat_map(|s| s.to_le_bytes()).collect();
     std::fs::write(path, bytes).expect("write pcm");
@@ -91,19 +100,12 @@ fn g711_decoding_matches_ffmpeg_for_every_code() {
     std::fs::write(dir.path("codes"), &codes).expect("write");
     for (law, format) in [(Law::Mu, "mulaw"), (Law::A, "alaw")] {
         let out = dir.path(&format!("{format}.raw"));
-        ffmpeg(&[
-            "-f",
-            format,
-            "-ar",
-            "8000",
-            "-ac",
-            "1",
-            "-i",
-            s(&dir.path("codes")),
-            "-f",
-            "s16le",
-            s(&out),
-        ]);
+        convert(
+            &format!("-f {format} -ar 8000 -ac 1"),
+            &dir.path("codes"),
+            "-f s16le",
+            &out,
+        );
         let theirs = read_pcm(&out);
         let mut ours = Vec::new();
         G711Decoder::new(law, 20)
@@ -123,19 +125,12 @@ fn g711_encoding_is_within_one_step_of_ffmpeg_for_every_input() {
     write_pcm(&dir.path("in.raw"), &pcm);
     for (law, format) in [(Law::Mu, "mulaw"), (Law::A, "alaw")] {
         let out = dir.path(&format!("{format}.bin"));
-        ffmpeg(&[
-            "-f",
-            "s16le",
-            "-ar",
-            "8000",
-            "-ac",
-            "1",
-            "-i",
-            s(&dir.path("in.raw")),
-            "-f",
-            format,
-            s(&out),
-        ]);
+        convert(
+            "-f s16le -ar 8000 -ac 1",
+            &dir.path("in.raw"),
+            &format!("-f {format}"),
+            &out,
+        );
         let theirs = std::fs::read(&out).expect("read");
         let mut ours = Vec::new();
         codec_core::g711::encode_into(law, &pcm, &mut ours);
@@ -170,38 +165,24 @@ fn g722_against_ffmpeg_both_ways() {
         enc.encode(frame, &mut ours).expect("encode");
     }
     std::fs::write(dir.path("ours.g722"), &ours).expect("write");
-    ffmpeg(&[
-        "-f",
-        "g722",
-        "-i",
-        s(&dir.path("ours.g722")),
-        "-f",
-        "s16le",
-        "-ar",
-        "16000",
-        s(&dir.path("ours.raw")),
-    ]);
+    convert(
+        "-f g722",
+        &dir.path("ours.g722"),
+        "-f s16le -ar 16000",
+        &dir.path("ours.raw"),
+    );
     let decoded = read_pcm(&dir.path("ours.raw"));
     let (snr, lag) = aligned_snr_db(&pcm[..30000], &decoded, 64);
     eprintln!("ours -> ffmpeg: {snr:.1} dB at lag {lag}");
     assert!(snr > 20.0, "ours -> ffmpeg: {snr:.1} dB at lag {lag}");
 
     // ffmpeg's encoder → ours.
-    ffmpeg(&[
-        "-f",
-        "s16le",
-        "-ar",
-        "16000",
-        "-ac",
-        "1",
-        "-i",
-        s(&dir.path("in.raw")),
-        "-c:a",
-        "g722",
-        "-f",
-        "g722",
-        s(&dir.path("theirs.g722")),
-    ]);
+    convert(
+        "-f s16le -ar 16000 -ac 1",
+        &dir.path("in.raw"),
+        "-c:a g722 -f g722",
+        &dir.path("theirs.g722"),
+    );
     let theirs = std::fs::read(dir.path("theirs.g722")).expect("read");
     let mut decoded = Vec::new();
     G722Decoder::new(20)
@@ -262,19 +243,12 @@ fn opus_against_ffmpeg_both_ways() {
         ogg::write_opus(&packets, 1, 48000, 960),
     )
     .expect("write");
-    ffmpeg(&[
-        "-c:a",
-        "opus",
-        "-i",
-        s(&dir.path("ours.opus")),
-        "-f",
-        "s16le",
-        "-ar",
-        "48000",
-        "-ac",
-        "1",
-        s(&dir.path("ours.raw")),
-    ]);
+    convert(
+        "-c:a opus",
+        &dir.path("ours.opus"),
+        "-f s16le -ar 48000 -ac 1",
+        &dir.path("ours.raw"),
+    );
     let decoded = read_pcm(&dir.path("ours.raw"));
     let mut own = Vec::new();
     let mut dec = OpusDecoder::new(config).expect("decoder");
@@ -293,23 +267,12 @@ fn opus_against_ffmpeg_both_ways() {
 
     // ffmpeg's own encoder → ours.
     write_pcm(&dir.path("in.raw"), &pcm);
-    ffmpeg(&[
-        "-f",
-        "s16le",
-        "-ar",
-        "48000",
-        "-ac",
-        "1",
-        "-i",
-        s(&dir.path("in.raw")),
-        "-c:a",
-        "opus",
-        "-strict",
-        "-2",
-        "-b:a",
-        "96k",
-        s(&dir.path("theirs.opus")),
-    ]);
+    convert(
+        "-f s16le -ar 48000 -ac 1",
+        &dir.path("in.raw"),
+        "-c:a opus -strict -2 -b:a 96k",
+        &dir.path("theirs.opus"),
+    );
     let data = std::fs::read(dir.path("theirs.opus")).expect("read");
     let packets = ogg::read_packets(&data);
     assert!(packets[0].starts_with(b"OpusHead"), "not Ogg Opus");

@@ -112,29 +112,19 @@ fn reordered_and_duplicated_packets() {
 
 #[test]
 fn quality_falls_with_loss_and_delay() {
-    let good = e_model(
-        Duration::from_millis(40),
-        0.0,
-        1.0,
-        CodecImpairment::G711_PLC,
-    );
-    let lossy = e_model(
-        Duration::from_millis(40),
-        5.0,
-        1.0,
-        CodecImpairment::G711_PLC,
-    );
-    let bursty = e_model(
-        Duration::from_millis(40),
-        5.0,
-        2.0,
-        CodecImpairment::G711_PLC,
-    );
-    let far = e_model(
-        Duration::from_millis(400),
-        0.0,
-        1.0,
-        CodecImpairment::G711_PLC,
+    let q = |ms, loss, burst| {
+        e_model(
+            Duration::from_millis(ms),
+            loss,
+            burst,
+            CodecImpairment::G711_PLC,
+        )
+    };
+    let (good, lossy, bursty, far) = (
+        q(40, 0.0, 1.0),
+        q(40, 5.0, 1.0),
+        q(40, 5.0, 2.0),
+        q(400, 0.0, 1.0),
     );
     assert!(good.mos > 4.3, "{good:?}");
     assert!(lossy.mos < good.mos && bursty.mos < lossy.mos && far.mos < good.mos);
