@@ -79,17 +79,14 @@ pub fn analyze(pcm: &[i16], order: usize) -> ComfortNoise {
         .collect();
     let mut reflection = Vec::with_capacity(order);
     if order > 0 && r[0] > 0.0 {
-        // Levinson–Durbin with a little white-noise correction for stability.
-        let mut a = vec![0f64; order + 1];
+        // Levinson–Durbin with a little white-noise correction for stability;
+        // `a[j]` predicts from the sample j + 1 back.
+        let mut a = Vec::with_capacity(order);
         let mut err = r[0] * 1.0001;
         for i in 1..=order {
-            let acc: f64 = (1..i).map(|j| a[j] * r[i - j]).sum();
+            let acc: f64 = a.iter().enumerate().map(|(j, aj)| aj * r[i - 1 - j]).sum();
             let k = ((r[i] - acc) / err).clamp(-0.999, 0.999);
-            let prev = a.clone();
-            a[i] = k;
-            for j in 1..i {
-                a[j] = prev[j] - k * prev[i - j];
-            }
+            push_reflection(&mut a, k);
             err *= 1.0 - k * k;
             reflection.push(k);
         }
@@ -171,16 +168,26 @@ impl Generator {
 /// Direct-form predictor coefficients from reflection coefficients (the
 /// Levinson step-up recursion).
 fn step_up(reflection: &[f64]) -> Vec<f64> {
-    let mut a: Vec<f64> = Vec::with_capacity(reflection.len());
-    for (i, &k) in reflection.iter().enumerate() {
-        let k = k.clamp(-0.999, 0.999);
-        let prev = a.clone();
-        for j in 0..i {
-            a[j] = prev[j] - k * prev[i - 1 - j];
-        }
-        a.push(k);
+    let mut a = Vec::with_capacity(reflection.len());
+    for &k in reflection {
+        push_reflection(&mut a, k.clamp(-0.999, 0.999));
     }
     a
+}
+
+/// One step-up: the predictor of order `a.len() + 1` from order `a.len()`
+/// and the next reflection coefficient, in place (pairs from both ends).
+fn push_reflection(a: &mut Vec<f64>, k: f64) {
+    let n = a.len();
+    for j in 0..n / 2 {
+        let (lo, hi) = (a[j], a[n - 1 - j]);
+        a[j] = lo - k * hi;
+        a[n - 1 - j] = hi - k * lo;
+    }
+    if n % 2 == 1 {
+        a[n / 2] -= k * a[n / 2];
+    }
+    a.push(k);
 }
 
 #[cfg(test)]

@@ -147,19 +147,15 @@ impl Encoder for OpusEncoder {
     fn encode(&mut self, pcm: &[i16], out: &mut Vec<u8>) -> Result<usize> {
         self.config.info().check_frame(pcm)?;
         to_lib(pcm, &mut self.buf);
-        let start = out.len();
-        out.resize(start + MAX_PACKET, 0);
-        match self.inner.encode_to_slice(&self.buf, &mut out[start..]) {
-            Ok(n) => {
-                out.truncate(start + n);
-                Ok(n)
-            }
-            Err(e) => {
-                out.truncate(start);
-                Err(lib(e))
-            }
-        }
+        // libopus writes into the spare capacity: nothing to zero first.
+        out.reserve(MAX_PACKET);
+        self.inner.encode_to_vec(&self.buf, out).map_err(lib)
     }
+}
+
+/// The largest number of interleaved samples one packet decodes to (120 ms).
+fn max_len(config: &OpusConfig) -> usize {
+    config.sample_rate as usize / 1000 * 120 * usize::from(config.channels)
 }
 
 /// An Opus decoder, with libopus's concealment and in-band FEC recovery.
@@ -185,21 +181,20 @@ impl OpusDecoder {
         Ok(OpusDecoder {
             config,
             inner,
-            buf: Vec::new(),
+            // Sized once for the longest packet (120 ms), reused per call.
+            buf: vec![0; max_len(&config)],
         })
     }
 
-    /// The largest number of interleaved samples one packet decodes to (120 ms).
-    fn max_len(&self) -> usize {
-        self.config.sample_rate as usize / 1000 * 120 * usize::from(self.config.channels)
-    }
-
     fn run(&mut self, payload: &[u8], len: usize, fec: bool, out: &mut Vec<i16>) -> Result<usize> {
-        self.buf.clear();
-        self.buf.resize(len, 0);
+        if len > self.buf.len() {
+            return Err(Error::BadFrame(format!(
+                "Opus frames are at most 120 ms, not {len} samples"
+            )));
+        }
         let per_channel = self
             .inner
-            .decode_to_slice(payload, &mut self.buf, fec)
+            .decode_to_slice(payload, &mut self.buf[..len], fec)
             .map_err(lib)?;
         let n = per_channel * usize::from(self.config.channels);
         out.extend(self.buf[..n].iter().map(|&s| s as i16));
@@ -225,7 +220,7 @@ impl Decoder for OpusDecoder {
         if payload.is_empty() {
             return Err(Error::BadPayload("empty Opus packet".into()));
         }
-        let len = self.max_len();
+        let len = self.buf.len();
         self.run(payload, len, false, out)
     }
 

@@ -103,7 +103,7 @@ impl Resampler {
                 self.to
             )));
         }
-        self.buf.truncate(self.history);
+        // `buf` holds exactly the `history` last inputs between calls.
         self.buf.extend(input.iter().map(|&s| f32::from(s)));
         let n_out = self.output_len(input.len());
         out.reserve(n_out);

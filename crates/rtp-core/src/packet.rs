@@ -128,59 +128,83 @@ impl<'a> RtpPacket<'a> {
     /// one-byte and two-byte forms. `None` when there is no extension or
     /// it uses another profile; an error when an element overruns the block.
     pub fn extensions(&self) -> Option<Result<Elements<'a>, Error>> {
-        let (profile, data) = self.extension?;
-        let two_byte = if profile == ONE_BYTE {
-            false
-        } else if profile & TWO_BYTE_MASK == TWO_BYTE {
-            true
-        } else {
-            return None;
-        };
-        Some(parse_elements(data, two_byte))
+        let (data, two_byte) = self.element_block()?;
+        let mut out = Vec::new();
+        let mut pos = 0;
+        loop {
+            match next_element(data, pos, two_byte) {
+                Ok(Some((id, element, next))) => {
+                    out.push((id, element));
+                    pos = next;
+                }
+                Ok(None) => return Some(Ok(out)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
     }
 
-    /// The extension element with `id`, if present and well formed.
+    /// The extension element with `id`, if present and well formed (found
+    /// by a scan, without collecting the elements).
     pub fn extension_element(&self, id: u8) -> Option<&'a [u8]> {
-        let elements = self.extensions()?.ok()?;
-        elements.into_iter().find(|(i, _)| *i == id).map(|(_, d)| d)
+        let (data, two_byte) = self.element_block()?;
+        let mut pos = 0;
+        while let Some((found, element, next)) = next_element(data, pos, two_byte).ok()? {
+            if found == id {
+                return Some(element);
+            }
+            pos = next;
+        }
+        None
+    }
+
+    /// The extension data and whether it uses the two-byte form.
+    fn element_block(&self) -> Option<(&'a [u8], bool)> {
+        let (profile, data) = self.extension?;
+        if profile == ONE_BYTE {
+            Some((data, false))
+        } else if profile & TWO_BYTE_MASK == TWO_BYTE {
+            Some((data, true))
+        } else {
+            None
+        }
     }
 }
 
 /// RFC 8285 extension elements as `(id, data)` pairs.
 pub type Elements<'a> = Vec<(u8, &'a [u8])>;
 
-fn parse_elements(data: &[u8], two_byte: bool) -> Result<Elements<'_>, Error> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < data.len() {
-        let b = data[i];
-        if b == 0 {
-            i += 1; // padding between elements
-            continue;
-        }
-        let (id, len, head) = if two_byte {
-            let len = usize::from(
-                *data
-                    .get(i + 1)
-                    .ok_or(Error::Truncated("extension element"))?,
-            );
-            (b, len, 2)
-        } else {
-            let id = b >> 4;
-            if id == 15 {
-                break; // RFC 8285 §4.2: stop processing
-            }
-            (id, usize::from(b & 0x0F) + 1, 1)
-        };
-        let start = i + head;
-        let end = start + len;
-        if end > data.len() {
-            return Err(Error::Truncated("extension element"));
-        }
-        out.push((id, &data[start..end]));
-        i = end;
+/// One element found by [`next_element`]: id, data, position after it.
+type Element<'a> = (u8, &'a [u8], usize);
+
+/// The element at or after `pos` (skipping padding) as `(id, data, next
+/// position)`; `None` at the end of the block or at a one-byte ID 15.
+fn next_element(data: &[u8], mut pos: usize, two_byte: bool) -> Result<Option<Element<'_>>, Error> {
+    while data.get(pos) == Some(&0) {
+        pos += 1; // padding between elements
     }
-    Ok(out)
+    let Some(&b) = data.get(pos) else {
+        return Ok(None);
+    };
+    let (id, len, head) = if two_byte {
+        let len = usize::from(
+            *data
+                .get(pos + 1)
+                .ok_or(Error::Truncated("extension element"))?,
+        );
+        (b, len, 2)
+    } else {
+        let id = b >> 4;
+        if id == 15 {
+            return Ok(None); // RFC 8285 §4.2: stop processing
+        }
+        (id, usize::from(b & 0x0F) + 1, 1)
+    };
+    let start = pos + head;
+    let end = start + len;
+    if end > data.len() {
+        return Err(Error::Truncated("extension element"));
+    }
+    Ok(Some((id, &data[start..end], end)))
 }
 
 /// The fields of a packet to send.
