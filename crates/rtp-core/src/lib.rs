@@ -4,6 +4,8 @@
 //! - [`packet`]: RTP packets (RFC 3550 §5.1) with CSRCs, padding and RFC
 //!   8285 header extensions; RTP/RTCP demultiplexing on one port (RFC 5761);
 //! - [`rtcp`]: SR, RR, SDES, BYE and APP in compound packets;
+//! - [`sdes`]: SDES keying, the `a=crypto` attribute (RFC 4568);
+//! - [`srtp`]: SRTP/SRTCP (RFC 3711, RFC 7714) with replay protection;
 //! - [`stats`]: per-source receive statistics (loss, fraction lost,
 //!   jitter per RFC 3550 A.1, A.3, A.8) and the G.107 E-model.
 //!
@@ -22,6 +24,8 @@ use std::fmt;
 
 pub mod packet;
 pub mod rtcp;
+pub mod sdes;
+pub mod srtp;
 pub mod stats;
 
 /// Why a packet was refused.
