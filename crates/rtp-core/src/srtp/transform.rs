@@ -15,7 +15,7 @@ const GCM_TAG: usize = 16;
 /// Session keys of one direction and packet kind (SRTP or SRTCP).
 pub(super) enum Transform {
     Cm {
-        cipher: EncryptingKey,
+        cipher: Box<EncryptingKey>,
         auth: Box<hmac::Key>,
         salt: [u8; 14],
         tag_len: usize,
@@ -56,7 +56,7 @@ impl Transform {
         let mut salt = [0u8; 14];
         kdf.derive(salt_label, &mut salt)?;
         Ok(Transform::Cm {
-            cipher,
+            cipher: Box::new(cipher),
             auth: Box::new(hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &auth)),
             salt,
             tag_len,

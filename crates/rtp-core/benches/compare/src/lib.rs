@@ -1,0 +1,1 @@
+//! Nothing here: the comparison lives in `benches/srtp.rs`.
