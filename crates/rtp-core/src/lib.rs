@@ -1,6 +1,7 @@
 //! RTP and RTCP for rvoip, sans-IO: packets are parsed from and written to
 //! byte buffers, statistics are updated with the arrival time passed in.
 //!
+//! - [`jitter`]: an adaptive jitter buffer;
 //! - [`packet`]: RTP packets (RFC 3550 §5.1) with CSRCs, padding and RFC
 //!   8285 header extensions; RTP/RTCP demultiplexing on one port (RFC 5761);
 //! - [`rtcp`]: SR, RR, SDES, BYE and APP in compound packets;
@@ -22,6 +23,7 @@
 
 use std::fmt;
 
+pub mod jitter;
 pub mod packet;
 pub mod rtcp;
 pub mod sdes;
