@@ -1,6 +1,8 @@
 //! Jitter-buffer cost per packet: push one packet and pop one frame, in
 //! order and with neighbours swapped.
 
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

@@ -65,8 +65,8 @@ fn stream(n: u16, first_seq: u16, first_ts: u32, delay: impl Fn(u16) -> Duration
 fn reorders_and_drops_duplicates() {
     // Packet 1 overtakes 0, packet 3 arrives twice.
     let arrivals = [
-        (0 * MS, 1, 160, false),
-        (1 * MS, 0, 0, true),
+        (Duration::ZERO, 1, 160, false),
+        (MS, 0, 0, true),
         (2 * MS, 2, 320, false),
         (3 * MS, 3, 480, false),
         (4 * MS, 3, 480, false),
