@@ -6,6 +6,7 @@
 //!   8285 header extensions; RTP/RTCP demultiplexing on one port (RFC 5761);
 //! - [`rtcp`]: SR, RR, SDES, BYE and APP in compound packets;
 //! - [`sdes`]: SDES keying, the `a=crypto` attribute (RFC 4568);
+//! - [`session`]: a sans-IO RTP session (RTCP scheduling, RTT, SSRC collisions);
 //! - [`srtp`]: SRTP/SRTCP (RFC 3711, RFC 7714) with replay protection;
 //! - [`stats`]: per-source receive statistics (loss, fraction lost,
 //!   jitter per RFC 3550 A.1, A.3, A.8) and the G.107 E-model.
@@ -23,10 +24,12 @@
 
 use std::fmt;
 
+mod interval;
 pub mod jitter;
 pub mod packet;
 pub mod rtcp;
 pub mod sdes;
+pub mod session;
 pub mod srtp;
 pub mod stats;
 
