@@ -401,7 +401,7 @@ impl RtpSession {
                         .wrapping_sub(block.delay_since_last_sr)
                 })
                 .filter(|&r| r < 1 << 31)
-                .map(|r| Duration::from_nanos(u64::from(r) * 1_000_000_000 >> 16));
+                .map(|r| Duration::from_nanos((u64::from(r) * 1_000_000_000) >> 16));
             if let Some(src) = self.sources.get_mut(&from) {
                 src.remote_report = Some(*block);
                 if rtt.is_some() {
