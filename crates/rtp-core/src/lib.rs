@@ -2,6 +2,7 @@
 //! byte buffers, statistics are updated with the arrival time passed in.
 //!
 //! - [`jitter`]: an adaptive jitter buffer;
+//! - [`latch`]: symmetric RTP latching limited to the signalled peer;
 //! - [`packet`]: RTP packets (RFC 3550 §5.1) with CSRCs, padding and RFC
 //!   8285 header extensions; RTP/RTCP demultiplexing on one port (RFC 5761);
 //! - [`rtcp`]: SR, RR, SDES, BYE and APP in compound packets;
@@ -26,6 +27,7 @@ use std::fmt;
 
 mod interval;
 pub mod jitter;
+pub mod latch;
 pub mod packet;
 pub mod rtcp;
 pub mod sdes;
