@@ -1,8 +1,10 @@
-//! RTP and RTCP for rvoip, sans-IO: packets are parsed from and written to
-//! byte buffers, statistics are updated with the arrival time passed in.
+//! RTP and RTCP for rvoip. Everything but [`net`] is sans-IO: packets are
+//! parsed from and written to byte buffers, statistics and timers are
+//! driven by the time passed in; [`net`] is the tokio shell around them.
 //!
 //! - [`jitter`]: an adaptive jitter buffer;
 //! - [`latch`]: symmetric RTP latching limited to the signalled peer;
+//! - [`net`]: the tokio shell, a batched UDP driver and an RTP port pool;
 //! - [`packet`]: RTP packets (RFC 3550 §5.1) with CSRCs, padding and RFC
 //!   8285 header extensions; RTP/RTCP demultiplexing on one port (RFC 5761);
 //! - [`rtcp`]: SR, RR, SDES, BYE and APP in compound packets;
@@ -28,6 +30,7 @@ use std::fmt;
 mod interval;
 pub mod jitter;
 pub mod latch;
+pub mod net;
 pub mod packet;
 pub mod rtcp;
 pub mod sdes;
