@@ -107,10 +107,16 @@ impl CryptoAttribute {
         let mut material = vec![0u8; profile.master_key_len() + profile.master_salt_len()];
         aws_lc_rs::rand::fill(&mut material).map_err(|_| srtp::Error::BadKey("no randomness"))?;
         let salt = material.split_off(profile.master_key_len());
-        Ok(CryptoAttribute {
+        Ok(CryptoAttribute::with_key(tag, profile, material, salt))
+    }
+
+    /// An attribute with the given master key and salt and no session
+    /// parameters.
+    pub fn with_key(tag: u32, profile: Profile, key: Vec<u8>, salt: Vec<u8>) -> CryptoAttribute {
+        CryptoAttribute {
             tag,
             profile,
-            key: material,
+            key,
             salt,
             lifetime: None,
             mki: None,
@@ -118,7 +124,7 @@ impl CryptoAttribute {
             unencrypted_srtp: false,
             unencrypted_srtcp: false,
             unauthenticated_srtp: false,
-        })
+        }
     }
 
     /// The SRTP options these session parameters ask for.
@@ -242,18 +248,7 @@ impl FromStr for CryptoAttribute {
         let profile =
             Profile::from_name(suite).ok_or(Error(format!("unsupported crypto-suite {suite}")))?;
         let keys = fields.next().ok_or(Error("missing key-params".into()))?;
-        let mut attribute = CryptoAttribute {
-            tag,
-            profile,
-            key: Vec::new(),
-            salt: Vec::new(),
-            lifetime: None,
-            mki: None,
-            window: None,
-            unencrypted_srtp: false,
-            unencrypted_srtcp: false,
-            unauthenticated_srtp: false,
-        };
+        let mut attribute = CryptoAttribute::with_key(tag, profile, Vec::new(), Vec::new());
         attribute.parse_key_params(keys)?;
         for param in fields {
             attribute.parse_session_param(param)?;

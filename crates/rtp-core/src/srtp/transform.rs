@@ -132,6 +132,42 @@ impl Transform {
         ctx.sign()
     }
 
+    /// Appends the MKI and the tag over `buf || extra` (AES-CM profiles).
+    fn append_tag(
+        auth: &hmac::Key,
+        tag_len: usize,
+        buf: &mut Vec<u8>,
+        mki: Option<&[u8]>,
+        extra: &[u8],
+    ) {
+        let authenticated = buf.len();
+        buf.extend_from_slice(mki.unwrap_or_default());
+        if tag_len > 0 {
+            let tag = Transform::hmac(auth, [&buf[..authenticated], extra]);
+            buf.extend_from_slice(&tag.as_ref()[..tag_len]);
+        }
+    }
+
+    /// Checks the trailing tag over what precedes the MKI, `|| extra`, and
+    /// removes tag and MKI (AES-CM profiles).
+    fn verify_tag(
+        auth: &hmac::Key,
+        tag_len: usize,
+        buf: &mut Vec<u8>,
+        mki: Option<&[u8]>,
+        extra: &[u8],
+    ) -> Result<(), Error> {
+        let tag_at = buf.len() - tag_len;
+        if tag_len > 0 {
+            let authenticated = tag_at - mki.map_or(0, <[u8]>::len);
+            let tag = Transform::hmac(auth, [&buf[..authenticated], extra]);
+            verify_slices_are_equal(&tag.as_ref()[..tag_len], &buf[tag_at..])
+                .map_err(|_| Error::AuthenticationFailed)?;
+        }
+        buf.truncate(tag_at);
+        strip_mki(buf, mki)
+    }
+
     /// Protects an RTP packet whose header is `header_len` octets.
     pub(super) fn seal_rtp(
         &self,
@@ -152,13 +188,8 @@ impl Transform {
                 if encrypt {
                     Transform::ctr(cipher, salt, ssrc, index, &mut buf[header_len..]);
                 }
-                let authenticated = buf.len();
-                buf.extend_from_slice(mki.unwrap_or_default());
-                if *tag_len > 0 {
-                    let roc = ((index >> 16) as u32).to_be_bytes();
-                    let tag = Transform::hmac(auth, [&buf[..authenticated], &roc]);
-                    buf.extend_from_slice(&tag.as_ref()[..*tag_len]);
-                }
+                let roc = ((index >> 16) as u32).to_be_bytes();
+                Transform::append_tag(auth, *tag_len, buf, mki, &roc);
             }
             Transform::Gcm { key, salt } => {
                 let mut tail = [0u8; 6];
@@ -192,16 +223,8 @@ impl Transform {
                 salt,
                 tag_len,
             } => {
-                let tag_at = buf.len() - tag_len;
-                if *tag_len > 0 {
-                    let authenticated = tag_at - mki.map_or(0, <[u8]>::len);
-                    let roc = ((index >> 16) as u32).to_be_bytes();
-                    let tag = Transform::hmac(auth, [&buf[..authenticated], &roc]);
-                    verify_slices_are_equal(&tag.as_ref()[..*tag_len], &buf[tag_at..])
-                        .map_err(|_| Error::AuthenticationFailed)?;
-                }
-                buf.truncate(tag_at);
-                strip_mki(buf, mki)?;
+                let roc = ((index >> 16) as u32).to_be_bytes();
+                Transform::verify_tag(auth, *tag_len, buf, mki, &roc)?;
                 if decrypt {
                     Transform::ctr(cipher, salt, ssrc, index, &mut buf[header_len..]);
                 }
@@ -245,9 +268,7 @@ impl Transform {
                     Transform::ctr(cipher, salt, ssrc, u64::from(index), &mut buf[8..]);
                 }
                 buf.extend_from_slice(&word);
-                let tag = Transform::hmac(auth, [buf, &[]]);
-                buf.extend_from_slice(mki.unwrap_or_default());
-                buf.extend_from_slice(&tag.as_ref()[..*tag_len]);
+                Transform::append_tag(auth, *tag_len, buf, mki, &[]);
             }
             Transform::Gcm { key, salt } => {
                 let mut tail = [0u8; 6];
@@ -282,13 +303,7 @@ impl Transform {
                 salt,
                 tag_len,
             } => {
-                let tag_at = buf.len() - tag_len;
-                let word_end = tag_at - mki.map_or(0, <[u8]>::len);
-                let tag = Transform::hmac(auth, [&buf[..word_end], &[]]);
-                verify_slices_are_equal(&tag.as_ref()[..*tag_len], &buf[tag_at..])
-                    .map_err(|_| Error::AuthenticationFailed)?;
-                buf.truncate(tag_at);
-                strip_mki(buf, mki)?;
+                Transform::verify_tag(auth, *tag_len, buf, mki, &[])?;
                 let at = buf.len() - 4;
                 let word = u32::from_be_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
                 buf.truncate(at);
