@@ -12,18 +12,18 @@ use super::kdf::{Kdf, Label};
 
 const GCM_TAG: usize = 16;
 
+/// AES-CM session keys: cipher, HMAC-SHA1 key, salt and tag length.
+pub(super) struct CmKeys {
+    cipher: EncryptingKey,
+    auth: hmac::Key,
+    salt: [u8; 14],
+    tag_len: usize,
+}
+
 /// Session keys of one direction and packet kind (SRTP or SRTCP).
 pub(super) enum Transform {
-    Cm {
-        cipher: Box<EncryptingKey>,
-        auth: Box<hmac::Key>,
-        salt: [u8; 14],
-        tag_len: usize,
-    },
-    Gcm {
-        key: LessSafeKey,
-        salt: [u8; 12],
-    },
+    Cm(Box<CmKeys>),
+    Gcm { key: LessSafeKey, salt: [u8; 12] },
 }
 
 fn aes_key(kdf: &Kdf, label: Label) -> Result<[u8; 16], Error> {
@@ -55,12 +55,12 @@ impl Transform {
         kdf.derive(auth_label, &mut auth)?;
         let mut salt = [0u8; 14];
         kdf.derive(salt_label, &mut salt)?;
-        Ok(Transform::Cm {
-            cipher: Box::new(cipher),
-            auth: Box::new(hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &auth)),
+        Ok(Transform::Cm(Box::new(CmKeys {
+            cipher,
+            auth: hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &auth),
             salt,
             tag_len,
-        })
+        })))
     }
 
     /// AES-GCM session key and 96-bit salt from the cipher and salt labels.
@@ -84,7 +84,7 @@ impl Transform {
     /// Octets of authentication tag.
     pub(super) fn tag_len(&self) -> usize {
         match self {
-            Transform::Cm { tag_len, .. } => *tag_len,
+            Transform::Cm(k) => k.tag_len,
             Transform::Gcm { .. } => GCM_TAG,
         }
     }
@@ -94,7 +94,7 @@ impl Transform {
     /// the tag and before the MKI for AES-GCM (RFC 7714 §9).
     pub(super) fn rtcp_index_at(&self, len: usize, mki_len: usize) -> usize {
         match self {
-            Transform::Cm { tag_len, .. } => len - tag_len - mki_len - 4,
+            Transform::Cm(k) => len - k.tag_len - mki_len - 4,
             Transform::Gcm { .. } => len - mki_len - 4,
         }
     }
@@ -179,17 +179,12 @@ impl Transform {
         mki: Option<&[u8]>,
     ) {
         match self {
-            Transform::Cm {
-                cipher,
-                auth,
-                salt,
-                tag_len,
-            } => {
+            Transform::Cm(k) => {
                 if encrypt {
-                    Transform::ctr(cipher, salt, ssrc, index, &mut buf[header_len..]);
+                    Transform::ctr(&k.cipher, &k.salt, ssrc, index, &mut buf[header_len..]);
                 }
                 let roc = ((index >> 16) as u32).to_be_bytes();
-                Transform::append_tag(auth, *tag_len, buf, mki, &roc);
+                Transform::append_tag(&k.auth, k.tag_len, buf, mki, &roc);
             }
             Transform::Gcm { key, salt } => {
                 let mut tail = [0u8; 6];
@@ -217,16 +212,11 @@ impl Transform {
         mki: Option<&[u8]>,
     ) -> Result<(), Error> {
         match self {
-            Transform::Cm {
-                cipher,
-                auth,
-                salt,
-                tag_len,
-            } => {
+            Transform::Cm(k) => {
                 let roc = ((index >> 16) as u32).to_be_bytes();
-                Transform::verify_tag(auth, *tag_len, buf, mki, &roc)?;
+                Transform::verify_tag(&k.auth, k.tag_len, buf, mki, &roc)?;
                 if decrypt {
-                    Transform::ctr(cipher, salt, ssrc, index, &mut buf[header_len..]);
+                    Transform::ctr(&k.cipher, &k.salt, ssrc, index, &mut buf[header_len..]);
                 }
                 Ok(())
             }
@@ -258,17 +248,12 @@ impl Transform {
     ) {
         let word = (index | if encrypt { 1 << 31 } else { 0 }).to_be_bytes();
         match self {
-            Transform::Cm {
-                cipher,
-                auth,
-                salt,
-                tag_len,
-            } => {
+            Transform::Cm(k) => {
                 if encrypt {
-                    Transform::ctr(cipher, salt, ssrc, u64::from(index), &mut buf[8..]);
+                    Transform::ctr(&k.cipher, &k.salt, ssrc, u64::from(index), &mut buf[8..]);
                 }
                 buf.extend_from_slice(&word);
-                Transform::append_tag(auth, *tag_len, buf, mki, &[]);
+                Transform::append_tag(&k.auth, k.tag_len, buf, mki, &[]);
             }
             Transform::Gcm { key, salt } => {
                 let mut tail = [0u8; 6];
@@ -297,19 +282,14 @@ impl Transform {
         mki: Option<&[u8]>,
     ) -> Result<(), Error> {
         match self {
-            Transform::Cm {
-                cipher,
-                auth,
-                salt,
-                tag_len,
-            } => {
-                Transform::verify_tag(auth, *tag_len, buf, mki, &[])?;
+            Transform::Cm(k) => {
+                Transform::verify_tag(&k.auth, k.tag_len, buf, mki, &[])?;
                 let at = buf.len() - 4;
                 let word = u32::from_be_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
                 buf.truncate(at);
                 if word >> 31 == 1 {
                     let index = u64::from(word & 0x7FFF_FFFF);
-                    Transform::ctr(cipher, salt, ssrc, index, &mut buf[8..]);
+                    Transform::ctr(&k.cipher, &k.salt, ssrc, index, &mut buf[8..]);
                 }
                 Ok(())
             }
