@@ -59,10 +59,15 @@ impl UdpDriver {
         loop {
             self.socket.readable().await?;
             let r = self.socket.try_io(Interest::READABLE, || {
-                let mut slices: Vec<IoSliceMut<'_>> =
-                    batch.bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+                // On the stack: no allocation per receive.
+                let mut slices: [IoSliceMut<'_>; BATCH_SIZE] =
+                    std::array::from_fn(|_| IoSliceMut::new(&mut []));
+                let n = batch.bufs.len();
+                for (slice, buf) in slices.iter_mut().zip(batch.bufs.iter_mut()) {
+                    *slice = IoSliceMut::new(buf);
+                }
                 self.state
-                    .recv((&self.socket).into(), &mut slices, &mut batch.meta)
+                    .recv((&self.socket).into(), &mut slices[..n], &mut batch.meta)
             });
             match r {
                 Ok(n) => {
@@ -135,7 +140,7 @@ impl RecvBatch {
     pub fn new(driver: &UdpDriver) -> RecvBatch {
         let size = MAX_DATAGRAM * driver.gro_segments().max(1);
         let count = if driver.gro_segments() > 1 {
-            4
+            BATCH_SIZE.min(4)
         } else {
             BATCH_SIZE
         };

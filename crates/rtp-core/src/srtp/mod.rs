@@ -232,6 +232,15 @@ struct RtcpStream {
     replay: ReplayWindow,
 }
 
+impl RtcpStream {
+    fn new(window: u64) -> RtcpStream {
+        RtcpStream {
+            next_index: 0,
+            replay: ReplayWindow::new(window),
+        }
+    }
+}
+
 /// An SRTP/SRTCP cryptographic context for one master key, in one
 /// direction (use one to protect what is sent and another to unprotect
 /// what is received).
@@ -407,17 +416,13 @@ impl SrtpContext {
         if buf.len() < header_len + overhead {
             return Err(Error::Malformed("SRTP packet shorter than header and tag"));
         }
-        let known = self.rtp_streams.get(&ssrc);
-        if known.is_none() && self.rtp_streams.len() >= MAX_STREAMS {
-            return Err(Error::TooManyStreams);
-        }
-        let fresh;
-        let stream = match known {
+        // A new stream is kept only once its first packet authenticates.
+        let count = self.rtp_streams.len();
+        let mut fresh = None;
+        let stream = match self.rtp_streams.get_mut(&ssrc) {
             Some(s) => s,
-            None => {
-                fresh = RtpStream::new(seq, self.options.window);
-                &fresh
-            }
+            None if count >= MAX_STREAMS => return Err(Error::TooManyStreams),
+            None => fresh.insert(RtpStream::new(seq, self.options.window)),
         };
         let roc = stream.guess_roc(seq);
         let index = (u64::from(roc) << 16) | u64::from(seq);
@@ -431,11 +436,10 @@ impl SrtpContext {
             decrypt,
             self.options.mki.as_deref(),
         )?;
-        let window = self.options.window;
-        self.rtp_streams
-            .entry(ssrc)
-            .or_insert_with(|| RtpStream::new(seq, window))
-            .update(roc, seq);
+        stream.update(roc, seq);
+        if let Some(stream) = fresh {
+            self.rtp_streams.insert(ssrc, stream);
+        }
         Ok(())
     }
 
@@ -448,10 +452,10 @@ impl SrtpContext {
         let stream = match self.rtcp_streams.get_mut(&ssrc) {
             Some(s) => s,
             None if streams >= MAX_STREAMS => return Err(Error::TooManyStreams),
-            None => self.rtcp_streams.entry(ssrc).or_insert(RtcpStream {
-                next_index: 0,
-                replay: ReplayWindow::new(window),
-            }),
+            None => self
+                .rtcp_streams
+                .entry(ssrc)
+                .or_insert(RtcpStream::new(window)),
         };
         let index = stream.next_index;
         if index >= 1 << 31 {
@@ -477,22 +481,20 @@ impl SrtpContext {
         let at = self.rtcp.rtcp_index_at(buf.len(), self.mki_len());
         let word = u32::from_be_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
         let index = word & 0x7FFF_FFFF;
-        match self.rtcp_streams.get(&ssrc) {
-            Some(s) => s.replay.check(u64::from(index))?,
-            None if self.rtcp_streams.len() >= MAX_STREAMS => return Err(Error::TooManyStreams),
-            None => {}
-        }
+        let count = self.rtcp_streams.len();
+        let mut fresh = None;
+        let stream = match self.rtcp_streams.get_mut(&ssrc) {
+            Some(s) => s,
+            None if count >= MAX_STREAMS => return Err(Error::TooManyStreams),
+            None => fresh.insert(RtcpStream::new(self.options.window)),
+        };
+        stream.replay.check(u64::from(index))?;
         self.rtcp
             .open_rtcp(buf, ssrc, self.options.mki.as_deref())?;
-        let window = self.options.window;
-        self.rtcp_streams
-            .entry(ssrc)
-            .or_insert_with(|| RtcpStream {
-                next_index: 0,
-                replay: ReplayWindow::new(window),
-            })
-            .replay
-            .accept(u64::from(index));
+        stream.replay.accept(u64::from(index));
+        if let Some(stream) = fresh {
+            self.rtcp_streams.insert(ssrc, stream);
+        }
         Ok(())
     }
 }
