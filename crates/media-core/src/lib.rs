@@ -13,5 +13,6 @@
 
 pub mod frame;
 pub mod level;
+pub mod mixer;
 pub mod vad;
 pub mod wav;
