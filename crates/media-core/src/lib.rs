@@ -14,5 +14,6 @@
 pub mod frame;
 pub mod level;
 pub mod mixer;
+pub mod tones;
 pub mod vad;
 pub mod wav;
