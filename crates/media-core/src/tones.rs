@@ -14,8 +14,8 @@
 //! 400*25                           400 Hz amplitude-modulated by 25 Hz
 //! ```
 //!
-//! Levels are in dBm0 per frequency, with 0 dBm0 a sine 3.14 dB below a
-//! full-scale one (the G.711 A-law digital milliwatt).
+//! Levels are in dBm0 per frequency, with 0 dBm0 a sine 3.17 dB below a
+//! full-scale one (the G.711 µ-law digital milliwatt).
 //!
 //! ```
 //! use media_core::tones::{CallProgress, ToneGenerator, tone_plan};
@@ -33,7 +33,7 @@ use std::str::FromStr;
 
 /// The linear peak amplitude of a sine at `dbm0`.
 pub fn dbm0_amplitude(dbm0: f64) -> f64 {
-    32768.0 * 10f64.powf((dbm0 - 3.14) / 20.0)
+    32768.0 * 10f64.powf((dbm0 - 3.17) / 20.0)
 }
 
 /// What one segment of a cadence sounds like.
@@ -389,13 +389,21 @@ impl Oscillator {
     }
 }
 
+/// One segment ready to play.
+#[derive(Clone, Debug)]
+struct Playing {
+    /// Oscillators with their amplitudes; a modulated segment has the
+    /// carrier then the modulator.
+    oscs: Vec<(Oscillator, f64)>,
+    modulated: bool,
+    /// Length in samples; `None`: endless.
+    len: Option<u64>,
+}
+
 /// Plays a [`ToneSpec`] as PCM, frame after frame with no seams.
 #[derive(Clone, Debug)]
 pub struct ToneGenerator {
-    /// Each segment's oscillators with amplitudes, and its length in
-    /// samples (`None`: endless). A modulated segment has carrier then
-    /// modulator.
-    segments: Vec<(Vec<(Oscillator, f64)>, bool, Option<u64>)>,
+    segments: Vec<Playing>,
     index: usize,
     /// Samples already played of the current segment.
     played: u64,
@@ -430,7 +438,11 @@ impl ToneGenerator {
                 let len = seg
                     .duration_ms
                     .map(|ms| (u64::from(ms) * u64::from(sample_rate) / 1000).max(1));
-                (oscs, modulated, len)
+                Playing {
+                    oscs,
+                    modulated,
+                    len,
+                }
             })
             .collect();
         ToneGenerator {
@@ -451,17 +463,17 @@ impl ToneGenerator {
     ) -> Option<ToneGenerator> {
         let (low, high) = dtmf_frequencies(digit)?;
         Some(ToneGenerator {
-            segments: vec![(
-                vec![
+            segments: vec![Playing {
+                oscs: vec![
                     (Oscillator::new(low, sample_rate), dbm0_amplitude(low_dbm0)),
                     (
                         Oscillator::new(high, sample_rate),
                         dbm0_amplitude(high_dbm0),
                     ),
                 ],
-                false,
-                None,
-            )],
+                modulated: false,
+                len: None,
+            }],
             index: 0,
             played: 0,
         })
@@ -471,7 +483,12 @@ impl ToneGenerator {
     pub fn fill(&mut self, out: &mut [i16]) {
         let mut pos = 0;
         while pos < out.len() {
-            let Some((oscs, modulated, len)) = self.segments.get_mut(self.index) else {
+            let Some(Playing {
+                oscs,
+                modulated,
+                len,
+            }) = self.segments.get_mut(self.index)
+            else {
                 out[pos..].fill(0);
                 return;
             };
