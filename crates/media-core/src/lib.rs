@@ -11,6 +11,7 @@
 //! assert_eq!(frame.duration().as_millis(), 20);
 //! ```
 
+pub mod dtmf;
 pub mod frame;
 pub mod level;
 pub mod mixer;
