@@ -15,6 +15,7 @@ pub mod dtmf;
 pub mod frame;
 pub mod level;
 pub mod mixer;
+pub mod plc;
 pub mod tones;
 pub mod vad;
 pub mod wav;
