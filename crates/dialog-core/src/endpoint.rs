@@ -36,6 +36,11 @@ pub struct EndpointConfig {
     pub shards: usize,
     /// How long [`Endpoint::shutdown`] waits for live transactions.
     pub shutdown_grace: Duration,
+    /// Addresses to put in Via sent-by and Contact instead of the bound
+    /// ones, per transport: what peers must send to when we sit behind a
+    /// NAT, a port forward or a relay. Transports not listed advertise
+    /// their bound address.
+    pub advertised: Vec<(Transport, SocketAddr)>,
 }
 
 impl EndpointConfig {
@@ -47,6 +52,7 @@ impl EndpointConfig {
             outbound_proxy: None,
             shards: 0,
             shutdown_grace: Duration::from_secs(5),
+            advertised: Vec::new(),
         }
     }
 }
@@ -223,7 +229,13 @@ impl Endpoint {
             .into_iter()
             .filter_map(|t| transports.local_addr(t).map(|a| (t, a)))
             .collect();
-        config.dialog.local = local.clone();
+        config.dialog.local = local
+            .iter()
+            .map(|&(t, bound)| {
+                let advertised = config.advertised.iter().find(|(a, _)| *a == t);
+                (t, advertised.map_or(bound, |&(_, a)| a))
+            })
+            .collect();
         let inbound = transports.take_inbound();
         let transports = Arc::new(transports);
         let (events_tx, events_rx) = mpsc::channel(4096);

@@ -6,6 +6,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The time as tokio's clock tells it: the wall clock normally, virtual
+/// time when a test pauses tokio's clock.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
 use sip_core::builder::Builder;
 use sip_core::{Message, Method, StatusCode};
 use sip_transport::{Received, Transports};
@@ -125,7 +131,7 @@ impl Shard {
                     self.command(cmd);
                     take_queued(&mut rx, |cmd| self.command(cmd));
                 }
-                () = sleep => self.layer.handle_timeout(Instant::now()),
+                () = sleep => self.layer.handle_timeout(now()),
             }
             self.flush().await;
             self.check_drained();
@@ -141,7 +147,7 @@ impl Shard {
             return;
         };
         let idle = self.clients.is_empty() && self.unanswered.is_empty();
-        if idle || Instant::now() >= *deadline {
+        if idle || now() >= *deadline {
             for w in waiting.drain(..) {
                 let _ = w.send(());
             }
@@ -161,11 +167,11 @@ impl Shard {
             transport: r.transport,
             source: r.source,
         };
-        self.layer.handle_message(Instant::now(), inbound);
+        self.layer.handle_message(now(), inbound);
     }
 
     fn command(&mut self, cmd: Command) {
-        let now = Instant::now();
+        let now = now();
         match cmd {
             Command::Send(request, target, reply) => {
                 let offer = request.method() == Some(&Method::Invite);
@@ -231,7 +237,7 @@ impl Shard {
                 {
                     tracing::debug!(%e, dest = %t.destination, "send failed");
                     if let Some(id) = t.transaction {
-                        self.layer.handle_transport_error(Instant::now(), id);
+                        self.layer.handle_transport_error(now(), id);
                     }
                 }
             }
@@ -258,7 +264,7 @@ impl Shard {
     }
 
     fn route(&mut self, e: Event) {
-        let now = Instant::now();
+        let now = now();
         let app = match e {
             Event::Request {
                 id,

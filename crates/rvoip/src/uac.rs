@@ -30,6 +30,10 @@ pub(crate) struct Common {
     /// Our identity (From), a name-addr; default sip:rvoip@<local address>.
     #[arg(long)]
     from: Option<String>,
+    /// Address to put in Via and Contact instead of the bound one (behind
+    /// a NAT or a port forward).
+    #[arg(long)]
+    advertise: Option<SocketAddr>,
     #[command(flatten)]
     tls: TlsArgs,
 }
@@ -107,6 +111,10 @@ impl Uac {
         // A signalling test tool: no session timers asked for.
         config.dialog.session_expires = None;
         config.shards = 1;
+        config.advertised = common
+            .advertise
+            .map(|a| Transport::ALL.into_iter().map(|t| (t, a)).collect())
+            .unwrap_or_default();
         let (endpoint, _events) = Endpoint::start(config)
             .await
             .map_err(|e| format!("cannot bind {}: {e}", common.local))?;

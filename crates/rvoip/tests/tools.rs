@@ -136,3 +136,52 @@ fn ping_exit_codes() {
     let bad = rvoip(&["ping", "not a uri"]).output().expect("ping");
     assert_eq!(bad.status.code(), Some(2), "a bad URI is a usage error");
 }
+
+#[test]
+fn ping_advertises_the_given_address() {
+    let server = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    server
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let addr = server.local_addr().expect("addr");
+    let ping = rvoip(&[
+        "ping",
+        "--advertise",
+        "127.0.0.9:5999",
+        &format!("sip:bob@{addr}"),
+    ])
+    .stdout(Stdio::piped())
+    .spawn()
+    .expect("ping");
+    let mut buf = [0u8; 4096];
+    let (n, from) = server.recv_from(&mut buf).expect("OPTIONS");
+    let request = sip_core::Message::parse(buf[..n].to_vec()).expect("parse");
+    let via = String::from_utf8_lossy(
+        request
+            .raw_header(sip_core::header::HeaderName::Via)
+            .expect("Via"),
+    )
+    .into_owned();
+    let contact = String::from_utf8_lossy(
+        request
+            .raw_header(sip_core::header::HeaderName::Contact)
+            .unwrap_or_default(),
+    )
+    .into_owned();
+    assert!(via.contains("127.0.0.9:5999"), "{via}");
+    assert!(
+        contact.is_empty() || contact.contains("127.0.0.9:5999"),
+        "{contact}"
+    );
+    // Answer to where the request came from, so the tool hears it.
+    let response = sip_core::builder::response_to(&request, sip_core::StatusCode::OK, Some("x"))
+        .build()
+        .expect("200");
+    server.send_to(&response.to_bytes(), from).expect("send");
+    let out = ping.wait_with_output().expect("ping");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
