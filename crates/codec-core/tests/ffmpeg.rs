@@ -5,46 +5,14 @@
 
 mod ogg;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use codec_core::g711::{G711Decoder, Law};
 use codec_core::g722::{G722Decoder, G722Encoder};
 use codec_core::opus::{OpusConfig, OpusDecoder, OpusEncoder};
 use codec_core::signal::{aligned_snr_db, tone_level_db, tones};
 use codec_core::{Decoder, Encoder};
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("rvoip-codec-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        Scratch(dir)
-    }
-    fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("ffmpeg must be installed (Debian package ffmpeg; .ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use sip_test::tools::{Scratch, ffmpeg};
 
 /// `ffmpeg <in_args> -i <input> <out_args> <output>`, arguments split on spaces.
 fn convert(in_args: &str, input: &Path, out_args: &str, output: &Path) {
@@ -95,7 +63,7 @@ fn voice(rate: u32, seconds: usize) -> Vec<i16> {
 
 #[test]
 fn g711_decoding_matches_ffmpeg_for_every_code() {
-    let dir = Scratch::new("g711");
+    let dir = Scratch::new("codec-g711");
     let codes: Vec<u8> = (0..=255).collect();
     std::fs::write(dir.path("codes"), &codes).expect("write");
     for (law, format) in [(Law::Mu, "mulaw"), (Law::A, "alaw")] {
@@ -120,7 +88,7 @@ fn g711_encoding_is_within_one_step_of_ffmpeg_for_every_input() {
     // ffmpeg builds its encoder tables from the decoder's midpoints rather
     // than G.191's bit arithmetic, so codes may differ right at interval
     // boundaries: by one step, on a small fraction of the 65,536 inputs.
-    let dir = Scratch::new("g711enc");
+    let dir = Scratch::new("codec-g711enc");
     let pcm: Vec<i16> = (i16::MIN..=i16::MAX).collect();
     write_pcm(&dir.path("in.raw"), &pcm);
     for (law, format) in [(Law::Mu, "mulaw"), (Law::A, "alaw")] {
@@ -154,7 +122,7 @@ fn g711_encoding_is_within_one_step_of_ffmpeg_for_every_input() {
 
 #[test]
 fn g722_against_ffmpeg_both_ways() {
-    let dir = Scratch::new("g722");
+    let dir = Scratch::new("codec-g722");
     let pcm = voice(16000, 2);
     write_pcm(&dir.path("in.raw"), &pcm);
 
@@ -228,7 +196,7 @@ fn opus_packets(config: OpusConfig, pcm: &[i16]) -> Vec<Vec<u8>> {
 
 #[test]
 fn opus_against_ffmpeg_both_ways() {
-    let dir = Scratch::new("opus");
+    let dir = Scratch::new("codec-opus");
     let config = OpusConfig {
         sample_rate: 48000,
         bitrate: Some(64000),

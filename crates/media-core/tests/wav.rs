@@ -1,30 +1,8 @@
 //! WAV files: exact round trips, and ffmpeg reading ours and writing ones
 //! we read, for PCM16 and both G.711 laws at telephony rates.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use media_core::wav::{Wav, WavFormat};
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rvoip-media-wav-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir.join(name)
-}
-
-fn ffmpeg(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("ffmpeg must be installed (Debian package ffmpeg; .ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
+use sip_test::tools::{Scratch, ffmpeg};
 
 /// ffmpeg's decode of a file to interleaved s16le.
 fn ffmpeg_samples(path: &std::path::Path) -> Vec<i16> {
@@ -81,6 +59,7 @@ fn every_format_rate_and_layout_round_trips() {
 
 #[test]
 fn ffmpeg_reads_our_files() {
+    let dir = Scratch::new("media-wav-ours");
     for (format, rate, channels) in [
         (WavFormat::Pcm16, 48_000, 2u16),
         (WavFormat::ALaw, 8000, 1),
@@ -92,7 +71,7 @@ fn ffmpeg_reads_our_files() {
             channels,
             samples: sweep(rate, channels, 4001),
         };
-        let path = scratch(&format!("ours-{format:?}-{rate}-{channels}.wav"));
+        let path = dir.path(&format!("ours-{format:?}-{rate}-{channels}.wav"));
         std::fs::write(&path, wav.to_bytes()).expect("write");
         let decoded = Wav::parse(&wav.to_bytes()).expect("parse").samples;
         assert_eq!(ffmpeg_samples(&path), decoded, "{format:?}");
@@ -103,12 +82,13 @@ fn ffmpeg_reads_our_files() {
 
 #[test]
 fn we_read_ffmpeg_files() {
+    let dir = Scratch::new("media-wav-theirs");
     for (codec, format, rate, layout) in [
         ("pcm_s16le", WavFormat::Pcm16, "16000", "1"),
         ("pcm_alaw", WavFormat::ALaw, "8000", "1"),
         ("pcm_mulaw", WavFormat::MuLaw, "48000", "2"),
     ] {
-        let path = scratch(&format!("theirs-{codec}-{rate}.wav"));
+        let path = dir.path(&format!("theirs-{codec}-{rate}.wav"));
         ffmpeg(&[
             "-f",
             "lavfi",
@@ -138,7 +118,8 @@ fn bad_files_are_named_errors() {
             .to_string()
             .contains("RIFF/WAVE")
     );
-    let path = scratch("s24.wav");
+    let dir = Scratch::new("media-wav-s24");
+    let path = dir.path("s24.wav");
     ffmpeg(&[
         "-f",
         "lavfi",

@@ -137,6 +137,7 @@ m=audio 49170 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-ev
 }
 
 pub mod net;
+pub mod tools;
 
 /// A deterministic xorshift64* generator for randomized tests (seeded, so a
 /// failure reproduces).
