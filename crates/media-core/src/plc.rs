@@ -110,20 +110,22 @@ impl Plc {
 
     /// Takes a received frame and appends as many samples of output.
     pub fn good(&mut self, frame: &[i16], out: &mut Vec<i16>) {
-        let mut samples: Vec<f32> = frame.iter().map(|&s| f32::from(s)).collect();
+        let start = self.history.len();
+        self.history.extend(frame.iter().map(|&s| f32::from(s)));
         if let Some(mut loss) = self.loss.take() {
             // Cross-fade from the synthetic signal into the real one.
             let lost_10ms = loss.done.div_ceil(self.ms10);
             let len = (loss.overlap + lost_10ms.saturating_sub(1) * self.ms10 * 2 / 5)
                 .min(self.ms10)
-                .min(samples.len());
-            for (i, s) in samples[..len].iter_mut().enumerate() {
+                .min(frame.len());
+            for i in 0..len {
                 let w = (i + 1) as f32 / (len + 1) as f32;
-                let synthetic = self.synthesize(&mut loss);
+                let synthetic = synthesize(self.ms10, &mut loss);
+                let s = &mut self.history[start + i];
                 *s = *s * w + synthetic * (1.0 - w);
             }
         }
-        self.push(&samples, out);
+        self.emit(frame.len(), out);
     }
 
     /// Conceals `samples` lost samples, appending as many of output.
@@ -132,17 +134,19 @@ impl Plc {
             Some(loss) => loss,
             None => self.begin_loss(),
         };
-        let synthetic: Vec<f32> = (0..samples).map(|_| self.synthesize(&mut loss)).collect();
+        let ms10 = self.ms10;
+        self.history
+            .extend((0..samples).map(|_| synthesize(ms10, &mut loss)));
         self.loss = Some(loss);
-        self.push(&synthetic, out);
+        self.emit(samples, out);
     }
 
-    /// Appends to the history and outputs what falls out of the delay.
-    fn push(&mut self, samples: &[f32], out: &mut Vec<i16>) {
-        self.history.extend_from_slice(samples);
+    /// Outputs the `n` samples that the newest `n` pushed out of the delay,
+    /// and trims the history.
+    fn emit(&mut self, n: usize, out: &mut Vec<i16>) {
         let end = self.history.len() - self.delay;
         out.extend(
-            self.history[end - samples.len()..end]
+            self.history[end - n..end]
                 .iter()
                 .map(|&s| s.round().clamp(-32768.0, 32767.0) as i16),
         );
@@ -204,37 +208,36 @@ impl Plc {
         }
         best.0
     }
+}
 
-    /// The next synthetic sample.
-    fn synthesize(&self, loss: &mut Loss) -> f32 {
-        let n = loss.source.len();
-        // From 10 ms and 20 ms into the loss, cycle over two and three
-        // periods: continuing at the same source sample keeps the switch
-        // seamless.
-        // The switch waits until no seam blend is under way.
-        let want = (1 + loss.done / self.ms10).min(3);
-        if want > loss.periods && loss.periods * loss.pitch - loss.pos > loss.overlap {
-            loss.pos += (want - loss.periods) * loss.pitch;
-            loss.periods = want;
-        }
-        let len = loss.periods * loss.pitch;
-        let at = n - len + loss.pos;
-        let mut v = loss.source[at];
-        // Approaching the end of the cycle, blend towards what precedes its
-        // start, where the cycle jumps back to.
-        let to_end = len - loss.pos;
-        if to_end <= loss.overlap {
-            let w = (loss.overlap - to_end + 1) as f32 / (loss.overlap + 1) as f32;
-            v = v * (1.0 - w) + loss.source[at - len] * w;
-        }
-        loss.pos = (loss.pos + 1) % len;
-        // Full level for 10 ms, then 20% less per 10 ms: silent at 60 ms.
-        let gain = if loss.done < self.ms10 {
-            1.0
-        } else {
-            (1.0 - 0.2 * (loss.done - self.ms10) as f32 / self.ms10 as f32).max(0.0)
-        };
-        loss.done += 1;
-        v * gain
+/// The next synthetic sample of `loss` (`ms10`: samples in 10 ms).
+fn synthesize(ms10: usize, loss: &mut Loss) -> f32 {
+    let n = loss.source.len();
+    // From 10 ms and 20 ms into the loss, cycle over two and three
+    // periods: continuing at the same source sample keeps the switch
+    // seamless, once no seam blend is under way.
+    let want = (1 + loss.done / ms10).min(3);
+    if want > loss.periods && loss.periods * loss.pitch - loss.pos > loss.overlap {
+        loss.pos += (want - loss.periods) * loss.pitch;
+        loss.periods = want;
     }
+    let len = loss.periods * loss.pitch;
+    let at = n - len + loss.pos;
+    let mut v = loss.source[at];
+    // Approaching the end of the cycle, blend towards what precedes its
+    // start, where the cycle jumps back to.
+    let to_end = len - loss.pos;
+    if to_end <= loss.overlap {
+        let w = (loss.overlap - to_end + 1) as f32 / (loss.overlap + 1) as f32;
+        v = v * (1.0 - w) + loss.source[at - len] * w;
+    }
+    loss.pos = (loss.pos + 1) % len;
+    // Full level for 10 ms, then 20% less per 10 ms: silent at 60 ms.
+    let gain = if loss.done < ms10 {
+        1.0
+    } else {
+        (1.0 - 0.2 * (loss.done - ms10) as f32 / ms10 as f32).max(0.0)
+    };
+    loss.done += 1;
+    v * gain
 }
