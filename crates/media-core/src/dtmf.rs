@@ -98,8 +98,12 @@ impl Rfc4733Receiver {
         timestamp: u32,
         payload: &[u8],
     ) -> Result<(), codec_core::Error> {
-        let events = TelephoneEvent::parse_all(payload)?;
-        let ev = events[0];
+        if payload.len() > TelephoneEvent::LEN && payload.len().is_multiple_of(TelephoneEvent::LEN)
+        {
+            // Several events back to back: the first counts.
+            return self.handle_packet(now, timestamp, &payload[..TelephoneEvent::LEN]);
+        }
+        let ev = TelephoneEvent::parse(payload)?;
         let Some(digit) = ev.digit() else {
             return Ok(());
         };
