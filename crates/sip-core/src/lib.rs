@@ -41,6 +41,7 @@ mod limits;
 mod message;
 mod method;
 mod params;
+mod scan;
 pub mod sdp;
 mod status;
 pub mod text;

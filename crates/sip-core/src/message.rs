@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use crate::framing::Mode;
 use crate::header::{Header, HeaderName};
 use crate::text::{self, split_commas};
-use crate::{Error, Limits, Method, Result, StatusCode, Uri};
+use crate::{Error, Limits, Method, Result, StatusCode, Uri, scan};
 
 /// Marks a [`Span`] whose bytes live in `Message::extra` (added by editing).
 const OWNED: u32 = 1 << 31;
@@ -551,25 +551,35 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
         if fields.len() >= limits.max_headers {
             return Err(too_large("Too Many Headers"));
         }
-        // One pass: name, colon, then the line end found from the value.
-        let mut i = pos;
-        while i < b.len() && text::is_token_byte(b[i]) {
-            i += 1;
-        }
-        let name_end = i;
-        if name_end == pos {
-            return Err(Error::bad_request("Malformed header field name"));
-        }
-        while matches!(b.get(i), Some(b' ' | b'\t')) {
-            i += 1;
-        }
-        if b.get(i) != Some(&b':') {
-            return Err(Error::bad_request("Malformed header field: missing colon"));
-        }
-        let mut line_end = i + memchr::memchr(b'\n', &b[i..]).ok_or_else(missing_end)?;
+        // The common shape first: a known name right before the colon.
+        // Known names are letters and `-`, and a case-folded match admits
+        // only those bytes or CR (0x0d folds to `-`), so excluding CR makes
+        // the name a valid token. Anything else takes the byte-by-byte path,
+        // which also names the defect.
+        let colon = scan::find_byte(b, pos, b':');
+        let (kind, name_end, i) = match colon {
+            Some(c) if c > pos => {
+                let name = &b[pos..c];
+                let kind = match b.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+                    Some(ahead) => HeaderName::from_bytes_ahead(name, ahead),
+                    None => HeaderName::from_bytes(name),
+                };
+                match kind {
+                    HeaderName::Other => header_name_slow(b, pos)?,
+                    _ if scan::has_byte(name, b'\r') => header_name_slow(b, pos)?,
+                    kind => (kind, c, c),
+                }
+            }
+            _ => header_name_slow(b, pos)?,
+        };
+        let vstart = match (b.get(i + 1), b.get(i + 2)) {
+            (Some(b' '), Some(c)) if !matches!(c, b' ' | b'\t' | b'\r' | b'\n') => i + 2,
+            _ => text::skip_lws(b, i + 1),
+        };
+        let mut line_end = scan::find_byte(b, vstart, b'\n').ok_or_else(missing_end)?;
         // Unfold: continuation lines start with SP or HTAB.
         while matches!(b.get(line_end + 1), Some(b' ' | b'\t')) {
-            line_end += 1 + memchr::memchr(b'\n', &b[line_end + 1..]).ok_or_else(missing_end)?;
+            line_end = scan::find_byte(b, line_end + 1, b'\n').ok_or_else(missing_end)?;
         }
         let line_stop = if b[line_end - 1] == b'\r' {
             line_end - 1
@@ -579,12 +589,11 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
         if line_stop - pos > limits.max_line_bytes {
             return Err(too_large("Header Line Too Long"));
         }
-        let vstart = text::skip_lws(b, i + 1).min(line_stop);
+        let vstart = vstart.min(line_stop);
         let mut vend = line_stop;
         while vend > vstart && matches!(b[vend - 1], b' ' | b'\t' | b'\r' | b'\n') {
             vend -= 1;
         }
-        let kind = HeaderName::from_bytes(&b[pos..name_end]);
         if kind == HeaderName::ContentLength {
             let s = std::str::from_utf8(&b[vstart..vend]).unwrap_or("");
             let n = text::parse_u64(s, u32::MAX as u64)
@@ -636,6 +645,27 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
         extra: Vec::new(),
         pristine,
     })
+}
+
+/// A header field name checked byte by byte: the name, optional SP/HTAB,
+/// the colon. Returns the name's kind, where it ends and the colon.
+#[cold]
+fn header_name_slow(b: &[u8], pos: usize) -> Result<(HeaderName, usize, usize)> {
+    let mut i = pos;
+    while i < b.len() && text::is_token_byte(b[i]) {
+        i += 1;
+    }
+    let name_end = i;
+    if name_end == pos {
+        return Err(Error::bad_request("Malformed header field name"));
+    }
+    while matches!(b.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    if b.get(i) != Some(&b':') {
+        return Err(Error::bad_request("Malformed header field: missing colon"));
+    }
+    Ok((HeaderName::from_bytes(&b[pos..name_end]), name_end, i))
 }
 
 /// Checks `SIP/x.y`; returns an error with 505 for a well-formed other version.

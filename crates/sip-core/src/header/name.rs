@@ -50,6 +50,16 @@ macro_rules! names {
                 }
                 lookup::lookup_long(name)
             }
+
+            /// [`HeaderName::from_bytes`] where `ahead` holds the first eight
+            /// bytes at the name's start (bytes past its end are ignored).
+            #[inline]
+            pub(crate) fn from_bytes_ahead(name: &[u8], ahead: &[u8; 8]) -> HeaderName {
+                if name.len() < 2 {
+                    return HeaderName::from_bytes(name);
+                }
+                lookup::lookup_ahead(name, ahead)
+            }
         }
     };
 }
@@ -201,6 +211,44 @@ mod tests {
         ] {
             assert_eq!(HeaderName::from_bytes(c.to_string().as_bytes()), n);
             assert_eq!(n.compact(), Some(c as u8 as char));
+        }
+    }
+
+    #[test]
+    fn lookup_ahead_ignores_the_bytes_after_the_name() {
+        let names = [
+            "Via",
+            "To",
+            "CSeq",
+            "Max-Forwards",
+            "Content-Length",
+            "cALL-id",
+            "Route",
+            "x",
+            "Toe",
+            "Vi",
+            "From1",
+            "Record-Route",
+            "P-Preferred-Identity",
+            "Supported",
+        ];
+        for name in names {
+            for after in [
+                &b": value"[..],
+                b"\0\0\0\0\0\0\0\0",
+                b"Via:abcdefgh",
+                b"\xff",
+            ] {
+                let mut line = name.as_bytes().to_vec();
+                line.extend_from_slice(after);
+                line.resize(line.len().max(8), b'z');
+                let ahead = line.first_chunk::<8>().expect("padded to 8");
+                assert_eq!(
+                    HeaderName::from_bytes_ahead(name.as_bytes(), ahead),
+                    HeaderName::from_bytes(name.as_bytes()),
+                    "{name}"
+                );
+            }
         }
     }
 }

@@ -1,0 +1,94 @@
+//! Word-at-a-time byte searches for the hot parsing loops.
+//!
+//! Header lines are short (most under 64 bytes), where a SIMD search costs
+//! more to set up than it saves; reading eight bytes as one `u64` and
+//! testing them together needs no set-up and no `unsafe`.
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `x` that is zero, and possibly of bytes
+/// above the first zero (a borrow can mark them); the lowest set bit is
+/// always exact, which is all the searches below use.
+#[inline(always)]
+const fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(LO) & !x & HI
+}
+
+/// The index of the first `needle` at or after `i`.
+#[inline(always)]
+pub(crate) fn find_byte(b: &[u8], mut i: usize, needle: u8) -> Option<usize> {
+    let pattern = LO * u64::from(needle);
+    let word = |c: &[u8; 8]| zero_bytes(u64::from_le_bytes(*c) ^ pattern);
+    // Sixteen bytes per step: one branch for both words.
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<16>) {
+        let (lo, hi) = chunk.split_at(8);
+        let lo = lo.first_chunk::<8>().map_or(0, word);
+        let hi = hi.first_chunk::<8>().map_or(0, word);
+        if lo | hi != 0 {
+            let at = if lo != 0 {
+                lo.trailing_zeros() / 8
+            } else {
+                8 + hi.trailing_zeros() / 8
+            };
+            return Some(i + at as usize);
+        }
+        i += 16;
+    }
+    if let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let hits = word(chunk);
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let tail = b.get(i..)?;
+    tail.iter().position(|&c| c == needle).map(|p| i + p)
+}
+
+/// True when `needle` occurs in `b`.
+#[inline(always)]
+pub(crate) fn has_byte(b: &[u8], needle: u8) -> bool {
+    let pattern = LO * u64::from(needle);
+    let (chunks, tail) = b.as_chunks::<8>();
+    chunks
+        .iter()
+        .any(|c| zero_bytes(u64::from_le_bytes(*c) ^ pattern) != 0)
+        || tail.iter().fold(false, |hit, &c| hit | (c == needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_first_occurrence_at_every_alignment() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut b = vec![b'a'; len];
+                b[at] = b'\n';
+                if at + 3 < len {
+                    b[at + 3] = b'\n';
+                }
+                for from in 0..=at {
+                    assert_eq!(find_byte(&b, from, b'\n'), Some(at), "len {len} at {at}");
+                }
+                assert_eq!(find_byte(&b, at + 4, b'\n'), None);
+                assert!(has_byte(&b, b'\n'));
+                assert!(!has_byte(&b, b'\r'));
+            }
+            assert_eq!(find_byte(&vec![b'a'; len], 0, b'\n'), None);
+        }
+    }
+
+    #[test]
+    fn bytes_next_to_the_needle_do_not_confuse_it() {
+        // 0x0b - 0x0a = 1 and 0x09 borrows: neither may read as a hit.
+        let b = [0x0b, 0x09, 0x0b, 0x8a, 0x0a, 0x00, 0xff, 0x0a, 0x0b];
+        assert_eq!(find_byte(&b, 0, 0x0a), Some(4));
+        assert_eq!(find_byte(&b, 5, 0x0a), Some(7));
+        assert_eq!(find_byte(&b, 0, 0x00), Some(5));
+        assert_eq!(find_byte(&b, 0, 0xff), Some(6));
+        assert_eq!(find_byte(&b, 100, 0x0a), None);
+    }
+}
