@@ -4,6 +4,7 @@
 use std::fmt;
 
 use bytes::{Bytes, BytesMut};
+use bytestring::ByteString;
 
 use crate::framing::Mode;
 use crate::header::{Header, HeaderName};
@@ -43,6 +44,26 @@ impl Span {
     }
 }
 
+impl Span {
+    /// The bytes as text: a slice of the checked head when the span lies in
+    /// it, else checked now.
+    #[inline]
+    fn text<'a>(
+        self,
+        head: Option<&'a ByteString>,
+        buf: &'a [u8],
+        extra: &'a [Bytes],
+    ) -> Option<&'a str> {
+        if self.start & OWNED == 0
+            && let Some(h) = head
+            && let Some(t) = h.get(self.start as usize..self.end as usize)
+        {
+            return Some(t);
+        }
+        std::str::from_utf8(self.get(buf, extra)).ok()
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Field {
     kind: HeaderName,
@@ -74,6 +95,10 @@ pub struct Message {
     body: Span,
     /// Bytes added by editing, referenced by spans with [`OWNED`] set.
     extra: Vec<Bytes>,
+    /// The start line and header fields as text, when they are valid UTF-8
+    /// (checked once at parse, so values are handed out as `&str` without
+    /// checking each again); `None` sends every access through a check.
+    head: Option<ByteString>,
     /// The buffer is exactly this message as it prints (parsed, unedited,
     /// nothing before the start line or after the body): printing is a
     /// reference-count increment.
@@ -130,9 +155,7 @@ impl Message {
     /// The Request-URI text of a request.
     pub fn request_uri_str(&self) -> Option<&str> {
         match &self.start {
-            StartLine::Request { uri, .. } => {
-                std::str::from_utf8(uri.get(&self.buf, &self.extra)).ok()
-            }
+            StartLine::Request { uri, .. } => uri.text(self.head.as_ref(), &self.buf, &self.extra),
             StartLine::Response { .. } => None,
         }
     }
@@ -153,16 +176,20 @@ impl Message {
     /// The reason phrase of a response (may be empty).
     pub fn reason(&self) -> Option<&str> {
         match &self.start {
-            StartLine::Response { reason, .. } => {
-                Some(std::str::from_utf8(reason.get(&self.buf, &self.extra)).unwrap_or(""))
-            }
+            StartLine::Response { reason, .. } => Some(
+                reason
+                    .text(self.head.as_ref(), &self.buf, &self.extra)
+                    .unwrap_or(""),
+            ),
             StartLine::Request { .. } => None,
         }
     }
 
     /// The SIP version text, e.g. `SIP/2.0`.
     pub fn version(&self) -> &str {
-        std::str::from_utf8(self.version.get(&self.buf, &self.extra)).unwrap_or("")
+        self.version
+            .text(self.head.as_ref(), &self.buf, &self.extra)
+            .unwrap_or("")
     }
 
     /// Every header field in order.
@@ -173,7 +200,10 @@ impl Message {
     fn field<'a>(&'a self, f: &'a Field) -> HeaderField<'a> {
         HeaderField {
             name: f.kind,
-            raw_name: std::str::from_utf8(f.name.get(&self.buf, &self.extra)).unwrap_or(""),
+            raw_name: f
+                .name
+                .text(self.head.as_ref(), &self.buf, &self.extra)
+                .unwrap_or(""),
             value: f.value.get(&self.buf, &self.extra),
         }
     }
@@ -238,10 +268,12 @@ impl Message {
     /// A field's value as text (header values are UTF-8, RFC 3261 §25.1).
     #[inline]
     fn value_text<'a>(&'a self, f: &Field) -> Result<&'a str> {
-        std::str::from_utf8(f.value.get(&self.buf, &self.extra)).map_err(|_| {
-            let name = String::from_utf8_lossy(f.name.get(&self.buf, &self.extra)).into_owned();
-            Error::bad_request(format!("Invalid UTF-8 in {name} header"))
-        })
+        f.value
+            .text(self.head.as_ref(), &self.buf, &self.extra)
+            .ok_or_else(|| {
+                let name = String::from_utf8_lossy(f.name.get(&self.buf, &self.extra)).into_owned();
+                Error::bad_request(format!("Invalid UTF-8 in {name} header"))
+            })
     }
 
     /// The body (empty when there is none).
@@ -251,8 +283,8 @@ impl Message {
 
     /// The Call-ID value.
     pub fn call_id(&self) -> Option<&str> {
-        let v = self.raw_header(HeaderName::CallId)?;
-        std::str::from_utf8(v).ok()
+        let f = self.fields.iter().find(|f| f.kind == HeaderName::CallId)?;
+        f.value.text(self.head.as_ref(), &self.buf, &self.extra)
     }
 
     // ---- editing -------------------------------------------------------
@@ -635,6 +667,7 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
         ));
     }
     let body = Span::at(body_start, body_start + body_len);
+    let head = ByteString::try_from(buf.slice(..body_start)).ok();
     let pristine = exact_start && body_start + body_len == b.len();
     Ok(Message {
         buf,
@@ -643,6 +676,7 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
         fields,
         body,
         extra: Vec::new(),
+        head,
         pristine,
     })
 }

@@ -189,9 +189,29 @@ impl<'a> Params<'a> {
 
     /// `Some(value)` when the parameter is present (`Some(None)` without a value).
     pub fn get(&self, name: &str) -> Option<Option<&'a str>> {
-        self.items()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        // Compare the name where each parameter starts and jump over the
+        // rest; only the match is split into name and value.
+        let b = self.raw.as_bytes();
+        let n = name.as_bytes();
+        let mut start = 0;
+        loop {
+            start = text::skip_lws(b, start);
+            if let Some(candidate) = b.get(start..start + n.len())
+                && candidate.eq_ignore_ascii_case(n)
+                && matches!(
+                    b.get(start + n.len()),
+                    None | Some(b'=' | b';' | b' ' | b'\t' | b'\r' | b'\n')
+                )
+            {
+                let mut one = ParamIter {
+                    raw: self.raw,
+                    pos: start,
+                    done: false,
+                };
+                return one.next().map(|(_, v)| v);
+            }
+            start = next_param(b, start)?;
+        }
     }
 
     /// The value of a parameter that has one.
@@ -223,6 +243,26 @@ static PARAM_SPECIAL: [bool; 256] = {
     t[b'"' as usize] = true;
     t
 };
+
+/// Where the parameter after the one at `i` starts (past the next `;`
+/// outside quotes).
+#[inline]
+fn next_param(b: &[u8], mut i: usize) -> Option<usize> {
+    while let Some(&c) = b.get(i) {
+        if PARAM_SPECIAL[c as usize] {
+            match c {
+                b';' => return Some(i + 1),
+                b'"' => {
+                    i = text::quoted_end(b, i)?;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
 
 /// Iterator over `(name, value)` pairs of [`Params`].
 #[derive(Clone, Debug)]
@@ -304,5 +344,43 @@ mod tests {
         assert!(Params::parse_header("received=[2001:db8::9:255]").is_ok());
         assert!(Params::parse("lr;transport=tcp", Kind::Uri).is_ok());
         assert!(Params::parse("l r", Kind::Uri).is_err());
+    }
+
+    #[test]
+    fn get_agrees_with_the_items() {
+        let lists = [
+            "tag=1;branch=z9hG4bK1;rport",
+            "a=\"x;tag=2\";tag=3",
+            "tagx=1;tag",
+            "TAG = 98 ; q=0.5;lr",
+            "lr;transport=tcp;maddr=[2001:db8::1]",
+            "t=1;ta=2;tag=3;tagg=4",
+            "x=\"\\\";tag=5\";tag=6",
+        ];
+        for raw in lists {
+            let p = Params::parse_header(raw).expect(raw);
+            for name in [
+                "tag",
+                "TAG",
+                "t",
+                "ta",
+                "tagg",
+                "q",
+                "lr",
+                "rport",
+                "branch",
+                "x",
+                "a",
+                "maddr",
+                "transport",
+                "",
+            ] {
+                let slow = p
+                    .items()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v);
+                assert_eq!(p.get(name), slow, "{raw} / {name}");
+            }
+        }
     }
 }

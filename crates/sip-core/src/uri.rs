@@ -32,7 +32,7 @@ impl<'a> Host<'a> {
                 .ok_or_else(|| Error::malformed("IPv6 reference"));
         }
         if s.as_bytes().first().is_some_and(u8::is_ascii_digit)
-            && let Ok(v4) = s.parse::<Ipv4Addr>()
+            && let Some(v4) = parse_v4(s.as_bytes())
         {
             return Ok(Host::V4(v4));
         }
@@ -64,6 +64,36 @@ impl<'a> Host<'a> {
             _ => false,
         }
     }
+}
+
+/// Parses a dotted-quad IPv4 address as `Ipv4Addr::from_str` does (four
+/// decimal octets up to 255, no leading zeros), in one pass.
+fn parse_v4(b: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        if n > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut v: u16 = 0;
+        while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+            v = v * 10 + u16::from(d - b'0');
+            i += 1;
+            if i - start > 3 {
+                return None;
+            }
+        }
+        let len = i - start;
+        if len == 0 || v > 255 || (len > 1 && b[start] == b'0') {
+            return None;
+        }
+        *octet = v as u8;
+    }
+    (i == b.len()).then_some(Ipv4Addr::from(octets))
 }
 
 /// Parses an IPv6 address in the RFC 5954 form: an embedded IPv4 address is
@@ -585,6 +615,35 @@ mod tests {
             ":x",
         ] {
             assert!(Uri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ipv4_parsing_matches_std() {
+        let cases = [
+            "1.2.3.4",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "01.2.3.4",
+            "1.2.3.04",
+            "1.2.3.4 ",
+            "1..2.3",
+            "1.2.3.",
+            ".1.2.3",
+            "1234.1.1.1",
+            "1.2.3.4a",
+            "192.0.2.10",
+            "10.0.0.255",
+            "0.1.2.3",
+            "00.1.2.3",
+            "1.2.3.999",
+            "",
+        ];
+        for c in cases {
+            assert_eq!(super::parse_v4(c.as_bytes()), c.parse().ok(), "{c}");
         }
     }
 }
