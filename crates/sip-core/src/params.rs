@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use crate::text::{self, is_token_byte};
+use crate::scan;
+use crate::text::{self, class};
 use crate::{Error, Result};
 
 /// Parameters as written, without the leading `;` (e.g. `transport=tcp;lr`).
@@ -86,9 +87,7 @@ fn validate_generic(raw: &str, extra: impl Fn(&str, Option<&str>) -> bool) -> Re
     let mut i = 0;
     loop {
         let start = i;
-        while i < n && is_token_byte(b[i]) {
-            i += 1;
-        }
+        i = text::span_of(b, i, class::TOKEN);
         if i == start {
             return Err(Error::bad_request(if i < n && b[i] == b';' {
                 "Empty parameter"
@@ -112,9 +111,7 @@ fn validate_generic(raw: &str, extra: impl Fn(&str, Option<&str>) -> bool) -> Re
                     i = close + 1;
                 }
                 _ => {
-                    while i < n && (is_token_byte(b[i]) || b[i] == b':') {
-                        i += 1;
-                    }
+                    i = text::span_of(b, i, class::GEN_VALUE);
                     if i == vs {
                         return Err(malformed(name));
                     }
@@ -203,12 +200,21 @@ impl<'a> Params<'a> {
                     None | Some(b'=' | b';' | b' ' | b'\t' | b'\r' | b'\n')
                 )
             {
-                let mut one = ParamIter {
-                    raw: self.raw,
-                    pos: start,
-                    done: false,
+                let mut i = text::skip_lws(b, start + n.len());
+                if b.get(i) != Some(&b'=') {
+                    return Some(None);
+                }
+                i = text::skip_lws(b, i + 1);
+                // A validated value is a quoted string, or runs to the next
+                // `;` (it cannot hold one) less trailing LWS.
+                let mut end = match b.get(i) {
+                    Some(b'"') => text::quoted_end(b, i).unwrap_or(b.len()),
+                    _ => scan::find_byte(b, i, b';').unwrap_or(b.len()),
                 };
-                return one.next().map(|(_, v)| v);
+                while end > i && matches!(b[end - 1], b' ' | b'\t' | b'\r' | b'\n') {
+                    end -= 1;
+                }
+                return Some(self.raw.get(i..end));
             }
             start = next_param(b, start)?;
         }

@@ -3,28 +3,28 @@
 //! All scanners work on `&str`/`&[u8]`, never allocate and never index out of
 //! bounds: positions they return are always `<= input.len()`.
 
-/// `token` characters: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~".
-#[inline]
-pub(crate) const fn is_token_byte(b: u8) -> bool {
-    TOKEN[b as usize]
+/// Byte classes, one bit each in [`CLASS`]: a scanner tests any class with
+/// one table load.
+pub(crate) mod class {
+    /// `token` (RFC 3261 §25.1).
+    pub(crate) const TOKEN: u8 = 1;
+    /// `word`: token plus `( ) < > : \ " / [ ] ? { }`.
+    pub(crate) const WORD: u8 = 2;
+    /// A generic-param value that is not quoted: token or `:` (hosts, IPv4).
+    pub(crate) const GEN_VALUE: u8 = 4;
+    /// Hostname bytes: alphanumerics, `-`, `.`, `_`.
+    pub(crate) const HOST: u8 = 8;
 }
 
-static TOKEN: [bool; 256] = {
-    let mut t = [false; 256];
+/// The classes of every byte value.
+pub(crate) static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
-        t[i] = matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9'
+        let token = matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9'
             | b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~');
-        i += 1;
-    }
-    t
-};
-
-/// `word` characters: token plus `( ) < > : \ " / [ ] ? { }`.
-pub(crate) const fn is_word_byte(b: u8) -> bool {
-    is_token_byte(b)
-        || matches!(
+        let word_extra = matches!(
             b,
             b'(' | b')'
                 | b'<'
@@ -38,7 +38,52 @@ pub(crate) const fn is_word_byte(b: u8) -> bool {
                 | b'?'
                 | b'{'
                 | b'}'
-        )
+        );
+        let host = matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_');
+        let mut c = 0;
+        if token {
+            c |= class::TOKEN | class::WORD | class::GEN_VALUE;
+        }
+        if word_extra {
+            c |= class::WORD;
+        }
+        if b == b':' {
+            c |= class::GEN_VALUE;
+        }
+        if host {
+            c |= class::HOST;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+/// True when `b` is in any of the classes `c`.
+#[inline(always)]
+pub(crate) const fn is(b: u8, c: u8) -> bool {
+    CLASS[b as usize] & c != 0
+}
+
+/// The end of the run of class-`c` bytes starting at `i` (`b.len()` at most).
+#[inline(always)]
+pub(crate) fn span_of(b: &[u8], i: usize, c: u8) -> usize {
+    match b.get(i..) {
+        Some(rest) => i + rest.iter().position(|&x| !is(x, c)).unwrap_or(rest.len()),
+        None => i,
+    }
+}
+
+/// `token` characters: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~".
+#[inline(always)]
+pub(crate) const fn is_token_byte(b: u8) -> bool {
+    is(b, class::TOKEN)
+}
+
+/// `word` characters: token plus `( ) < > : \ " / [ ] ? { }`.
+#[inline(always)]
+pub(crate) const fn is_word_byte(b: u8) -> bool {
+    is(b, class::WORD)
 }
 
 /// `n` in decimal, written into the end of `buf` (no allocation, no
@@ -326,5 +371,21 @@ mod tests {
         assert_eq!(&*unescape("100%"), b"100%");
         assert!(!escapes_valid(b"%Z%45"));
         assert!(escapes_valid(b"a%41"));
+    }
+
+    #[test]
+    fn byte_classes_follow_the_grammar() {
+        for b in 0..=255u8 {
+            let alnum = b.is_ascii_alphanumeric();
+            let token = alnum || b"-.!%*_+`'~".contains(&b);
+            assert_eq!(is_token_byte(b), token, "{b:#x}");
+            assert_eq!(
+                is_word_byte(b),
+                token || b"()<>:\\\"/[]?{}".contains(&b),
+                "{b:#x}"
+            );
+            assert_eq!(is(b, class::GEN_VALUE), token || b == b':', "{b:#x}");
+            assert_eq!(is(b, class::HOST), alnum || b"-._".contains(&b), "{b:#x}");
+        }
     }
 }

@@ -41,10 +41,7 @@ impl<'a> Host<'a> {
         let ok = !s.is_empty()
             && s.len() <= 255
             && s.bytes().all(|b| {
-                let fine = b.is_ascii_alphanumeric()
-                    || b == b'-'
-                    || b == b'_'
-                    || (b == b'.' && prev != b'.');
+                let fine = text::is(b, text::class::HOST) && !(b == b'.' && prev == b'.');
                 prev = b;
                 fine
             });

@@ -8,7 +8,7 @@ use std::fmt;
 use super::{Header, HeaderName};
 use crate::params::{Kind, Params};
 use crate::text::{self, is_token_byte};
-use crate::{Error, Result, Uri};
+use crate::{Error, Result, Uri, scan};
 
 /// A display name and URI: `"Alice" <sip:alice@example.com>` or a bare URI.
 ///
@@ -72,7 +72,7 @@ impl<'a> NameAddr<'a> {
             }
             (Some(&v[..end]), after)
         } else {
-            match memchr::memchr3(b'<', b';', b'"', b) {
+            match b.iter().position(|&c| matches!(c, b'<' | b';' | b'"')) {
                 Some(lt) if b[lt] == b'<' => {
                     let name = text::trim_lws(&v[..lt]);
                     // *(token LWS): token characters separated by whitespace.
@@ -99,7 +99,7 @@ impl<'a> NameAddr<'a> {
                 }
             }
         };
-        let gt = lt + 1 + memchr::memchr(b'>', &b[lt + 1..]).ok_or_else(bad)?;
+        let gt = scan::find_byte(b, lt + 1, b'>').ok_or_else(bad)?;
         let uri = &v[lt + 1..gt];
         // Only the URI's bounds are checked here (no LWS just inside the
         // brackets, RFC 4475 §3.1.2.14); `uri()` decodes the rest on demand
@@ -108,7 +108,7 @@ impl<'a> NameAddr<'a> {
         if ub.len() < 2
             || ub[0] <= b' '
             || ub[ub.len() - 1] <= b' '
-            || memchr::memchr(b':', ub).is_none()
+            || scan::find_byte(ub, 0, b':').is_none()
         {
             return Err(bad());
         }

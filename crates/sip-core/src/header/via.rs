@@ -96,11 +96,8 @@ impl Via<'_> {
     }
 }
 
-fn token_end(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && text::is_token_byte(b[i]) {
-        i += 1;
-    }
-    i
+fn token_end(b: &[u8], i: usize) -> usize {
+    text::span_of(b, i, text::class::TOKEN)
 }
 
 /// The grammar of the Via parameters that have one (RFC 3261 §20.42, RFC 3581).
@@ -153,10 +150,9 @@ impl<'a> Header<'a> for Via<'a> {
         if b.get(i) == Some(&b'[') {
             i += b[i..].iter().position(|&c| c == b']').ok_or_else(bad)? + 1;
         } else {
-            while i < b.len() && !matches!(b[i], b':' | b';' | b' ' | b'\t' | b'\r' | b'\n' | b',')
-            {
-                i += 1;
-            }
+            // Host bytes; whatever follows must be a port, parameters or
+            // the end, which the code below checks.
+            i = text::span_of(b, i, text::class::HOST);
         }
         let host = Host::parse(&value[host_start..i]).map_err(|_| bad())?;
         i = text::skip_lws(b, i);
