@@ -46,6 +46,24 @@ pub(crate) fn find_byte(b: &[u8], mut i: usize, needle: u8) -> Option<usize> {
     tail.iter().position(|&c| c == needle).map(|p| i + p)
 }
 
+/// The index of the first of `x`, `y` or `z` at or after `i`.
+#[inline(always)]
+pub(crate) fn find_any3(b: &[u8], mut i: usize, x: u8, y: u8, z: u8) -> Option<usize> {
+    let (px, py, pz) = (LO * u64::from(x), LO * u64::from(y), LO * u64::from(z));
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*chunk);
+        let hits = zero_bytes(w ^ px) | zero_bytes(w ^ py) | zero_bytes(w ^ pz);
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let tail = b.get(i..)?;
+    tail.iter()
+        .position(|&c| c == x || c == y || c == z)
+        .map(|p| i + p)
+}
+
 /// True when `needle` occurs in `b`.
 #[inline(always)]
 pub(crate) fn has_byte(b: &[u8], needle: u8) -> bool {
@@ -90,5 +108,22 @@ mod tests {
         assert_eq!(find_byte(&b, 0, 0x00), Some(5));
         assert_eq!(find_byte(&b, 0, 0xff), Some(6));
         assert_eq!(find_byte(&b, 100, 0x0a), None);
+    }
+
+    #[test]
+    fn finds_the_first_of_three() {
+        let b = b"sip:a@b;lr>, <sip:c>\"x,y\"";
+        assert_eq!(find_any3(b, 0, b',', b'"', b'<'), Some(11));
+        assert_eq!(find_any3(b, 12, b',', b'"', b'<'), Some(13));
+        assert_eq!(find_any3(b, 14, b',', b'"', b'<'), Some(20));
+        assert_eq!(find_any3(b, 21, b',', b'"', b'<'), Some(22));
+        assert_eq!(find_any3(b, 25, b',', b'"', b'<'), None);
+        for len in 0..30 {
+            for at in 0..len {
+                let mut v = vec![b'a'; len];
+                v[at] = b'<';
+                assert_eq!(find_any3(&v, 0, b',', b'"', b'<'), Some(at));
+            }
+        }
     }
 }

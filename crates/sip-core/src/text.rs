@@ -216,18 +216,11 @@ pub fn quote(s: &str) -> String {
 pub(crate) fn find_top_level(s: &[u8], from: usize, delim: u8) -> Option<usize> {
     let mut i = from;
     loop {
-        // Jump to the next byte that matters: a plain loop on short input,
-        // SIMD on longer values (its set-up costs more than it saves below ~16).
-        let rest = s.get(i..)?;
-        i += if rest.len() < 16 {
-            rest.iter()
-                .position(|&c| c == delim || c == b'"' || c == b'<')?
-        } else {
-            memchr::memchr3(delim, b'"', b'<', rest)?
-        };
+        // Jump to the next byte that matters, eight bytes per step.
+        i = crate::scan::find_any3(s, i, delim, b'"', b'<')?;
         match s[i] {
             b'"' if delim != b'"' => i = quoted_end(s, i)?,
-            b'<' if delim != b'<' => i += memchr::memchr(b'>', &s[i..])? + 1,
+            b'<' if delim != b'<' => i = crate::scan::find_byte(s, i, b'>')? + 1,
             _ => return Some(i),
         }
     }
