@@ -92,10 +92,18 @@ impl<'a> Header<'a> for CallId<'a> {
     const NAME: HeaderName = HeaderName::CallId;
     fn parse(value: &'a str) -> Result<Self> {
         let v = text::trim_lws(value);
-        let ok = match v.split_once('@') {
-            Some((a, b)) => text::is_word(a) && text::is_word(b),
-            None => text::is_word(v),
-        };
+        // word [ "@" word ]: `@` is not a word byte, so the word run from
+        // the start ends at the `@` (or at a defect).
+        let b = v.as_bytes();
+        let first = text::span_of(b, 0, text::class::WORD);
+        let ok = first > 0
+            && match b.get(first) {
+                None => true,
+                Some(b'@') => {
+                    first + 1 < b.len() && text::span_of(b, first + 1, text::class::WORD) == b.len()
+                }
+                Some(_) => false,
+            };
         if ok {
             Ok(CallId(v))
         } else {
@@ -300,5 +308,26 @@ impl<'a> Header<'a> for Privacy<'a> {
 impl fmt::Display for Privacy<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_id_is_word_at_word() {
+        for good in [
+            "a",
+            "a@b",
+            "3848276298220188511@atlanta.example.com",
+            "f81d4<>:/?{}@[::1]",
+        ] {
+            assert_eq!(CallId::parse(good).map(|c| c.0), Ok(good), "{good}");
+        }
+        assert_eq!(CallId::parse("  a@b \t").map(|c| c.0), Ok("a@b"));
+        for bad in ["", "@", "a@", "@b", "a@b@c", "a b", "a@b c", "a;b", "é@b"] {
+            assert!(CallId::parse(bad).is_err(), "{bad}");
+        }
     }
 }
