@@ -42,9 +42,7 @@ impl Span {
                 .unwrap_or_default()
         }
     }
-}
 
-impl Span {
     /// The bytes as text: a slice of the checked head when the span lies in
     /// it, else checked now.
     #[inline]
