@@ -42,24 +42,6 @@ impl Span {
                 .unwrap_or_default()
         }
     }
-
-    /// The bytes as text: a slice of the checked head when the span lies in
-    /// it, else checked now.
-    #[inline]
-    fn text<'a>(
-        self,
-        head: Option<&'a ByteString>,
-        buf: &'a [u8],
-        extra: &'a [Bytes],
-    ) -> Option<&'a str> {
-        if self.start & OWNED == 0
-            && let Some(h) = head
-            && let Some(t) = h.get(self.start as usize..self.end as usize)
-        {
-            return Some(t);
-        }
-        std::str::from_utf8(self.get(buf, extra)).ok()
-    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -153,7 +135,7 @@ impl Message {
     /// The Request-URI text of a request.
     pub fn request_uri_str(&self) -> Option<&str> {
         match &self.start {
-            StartLine::Request { uri, .. } => uri.text(self.head.as_ref(), &self.buf, &self.extra),
+            StartLine::Request { uri, .. } => self.text(*uri),
             StartLine::Response { .. } => None,
         }
     }
@@ -174,20 +156,14 @@ impl Message {
     /// The reason phrase of a response (may be empty).
     pub fn reason(&self) -> Option<&str> {
         match &self.start {
-            StartLine::Response { reason, .. } => Some(
-                reason
-                    .text(self.head.as_ref(), &self.buf, &self.extra)
-                    .unwrap_or(""),
-            ),
+            StartLine::Response { reason, .. } => Some(self.text(*reason).unwrap_or("")),
             StartLine::Request { .. } => None,
         }
     }
 
     /// The SIP version text, e.g. `SIP/2.0`.
     pub fn version(&self) -> &str {
-        self.version
-            .text(self.head.as_ref(), &self.buf, &self.extra)
-            .unwrap_or("")
+        self.text(self.version).unwrap_or("")
     }
 
     /// Every header field in order.
@@ -198,10 +174,7 @@ impl Message {
     fn field<'a>(&'a self, f: &'a Field) -> HeaderField<'a> {
         HeaderField {
             name: f.kind,
-            raw_name: f
-                .name
-                .text(self.head.as_ref(), &self.buf, &self.extra)
-                .unwrap_or(""),
+            raw_name: self.text(f.name).unwrap_or(""),
             value: f.value.get(&self.buf, &self.extra),
         }
     }
@@ -263,15 +236,28 @@ impl Message {
             })
     }
 
+    /// A span's bytes as text: a slice of the checked head when the span
+    /// lies in it, else checked now.
+    #[inline]
+    fn text(&self, span: Span) -> Option<&str> {
+        if span.start & OWNED == 0
+            && let Some(t) = self
+                .head
+                .as_ref()
+                .and_then(|h| h.get(span.start as usize..span.end as usize))
+        {
+            return Some(t);
+        }
+        std::str::from_utf8(span.get(&self.buf, &self.extra)).ok()
+    }
+
     /// A field's value as text (header values are UTF-8, RFC 3261 §25.1).
     #[inline]
     fn value_text<'a>(&'a self, f: &Field) -> Result<&'a str> {
-        f.value
-            .text(self.head.as_ref(), &self.buf, &self.extra)
-            .ok_or_else(|| {
-                let name = String::from_utf8_lossy(f.name.get(&self.buf, &self.extra)).into_owned();
-                Error::bad_request(format!("Invalid UTF-8 in {name} header"))
-            })
+        self.text(f.value).ok_or_else(|| {
+            let name = String::from_utf8_lossy(f.name.get(&self.buf, &self.extra)).into_owned();
+            Error::bad_request(format!("Invalid UTF-8 in {name} header"))
+        })
     }
 
     /// The body (empty when there is none).
@@ -282,7 +268,7 @@ impl Message {
     /// The Call-ID value.
     pub fn call_id(&self) -> Option<&str> {
         let f = self.fields.iter().find(|f| f.kind == HeaderName::CallId)?;
-        f.value.text(self.head.as_ref(), &self.buf, &self.extra)
+        self.text(f.value)
     }
 
     // ---- editing -------------------------------------------------------

@@ -80,12 +80,6 @@ pub(crate) const fn is_token_byte(b: u8) -> bool {
     is(b, class::TOKEN)
 }
 
-/// `word` characters: token plus `( ) < > : \ " / [ ] ? { }`.
-#[inline(always)]
-pub(crate) const fn is_word_byte(b: u8) -> bool {
-    is(b, class::WORD)
-}
-
 /// `n` in decimal, written into the end of `buf` (no allocation, no
 /// formatting machinery); returns the digits.
 pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
@@ -106,9 +100,17 @@ pub fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(is_token_byte)
 }
 
-/// True when `s` is a non-empty `word` (used by Call-ID).
-pub(crate) fn is_word(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_word_byte)
+/// True when `s` is a `callid` (RFC 3261 §25.1): `word [ "@" word ]`, in
+/// one pass (`@` is not a word byte, so the first word run ends at it).
+pub(crate) fn is_call_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    let first = span_of(b, 0, class::WORD);
+    first > 0
+        && match b.get(first) {
+            None => true,
+            Some(b'@') => first + 1 < b.len() && span_of(b, first + 1, class::WORD) == b.len(),
+            Some(_) => false,
+        }
 }
 
 /// Skips linear white space, including folded line breaks (`CRLF` or bare `LF`
@@ -373,7 +375,7 @@ mod tests {
             let token = alnum || b"-.!%*_+`'~".contains(&b);
             assert_eq!(is_token_byte(b), token, "{b:#x}");
             assert_eq!(
-                is_word_byte(b),
+                is(b, class::WORD),
                 token || b"()<>:\\\"/[]?{}".contains(&b),
                 "{b:#x}"
             );

@@ -272,11 +272,7 @@ impl<'a> Header<'a> for Replaces<'a> {
         let (head, raw) = v.split_once(';').ok_or_else(|| bad("Replaces"))?;
         let head = text::trim_lws(head);
         let params = Params::parse(text::trim_lws(raw), Kind::Header)?;
-        let valid_id = match head.split_once('@') {
-            Some((a, b)) => text::is_word(a) && text::is_word(b),
-            None => text::is_word(head),
-        };
-        if !valid_id || !params.has("to-tag") || !params.has("from-tag") {
+        if !text::is_call_id(head) || !params.has("to-tag") || !params.has("from-tag") {
             return Err(bad("Replaces"));
         }
         Ok(Replaces {

@@ -92,18 +92,7 @@ impl<'a> Header<'a> for CallId<'a> {
     const NAME: HeaderName = HeaderName::CallId;
     fn parse(value: &'a str) -> Result<Self> {
         let v = text::trim_lws(value);
-        // word [ "@" word ]: `@` is not a word byte, so the word run from
-        // the start ends at the `@` (or at a defect).
-        let b = v.as_bytes();
-        let first = text::span_of(b, 0, text::class::WORD);
-        let ok = first > 0
-            && match b.get(first) {
-                None => true,
-                Some(b'@') => {
-                    first + 1 < b.len() && text::span_of(b, first + 1, text::class::WORD) == b.len()
-                }
-                Some(_) => false,
-            };
+        let ok = text::is_call_id(v);
         if ok {
             Ok(CallId(v))
         } else {

@@ -96,10 +96,6 @@ impl Via<'_> {
     }
 }
 
-fn token_end(b: &[u8], i: usize) -> usize {
-    text::span_of(b, i, text::class::TOKEN)
-}
-
 /// The grammar of the Via parameters that have one (RFC 3261 §20.42, RFC 3581).
 fn check_via_param(name: &str, value: Option<&str>) -> bool {
     let is = |n: &str| name.len() == n.len() && name.eq_ignore_ascii_case(n);
@@ -129,7 +125,7 @@ impl<'a> Header<'a> for Via<'a> {
         let mut i = text::skip_lws(b, 0);
         let mut parts = [""; 3];
         for (n, part) in parts.iter_mut().enumerate() {
-            let end = token_end(b, i);
+            let end = text::span_of(b, i, text::class::TOKEN);
             if end == i {
                 return Err(bad());
             }
