@@ -289,6 +289,9 @@ pub(crate) fn call(args: &CallArgs) -> ExitCode {
                 drop(permit);
                 let _ = done.send(r);
             });
+            // A finished task keeps its allocation until it is joined:
+            // reap them as we go so memory follows the calls in progress.
+            while tasks.try_join_next().is_some() {}
         }
         drop(done_tx);
         while tasks.join_next().await.is_some() {}

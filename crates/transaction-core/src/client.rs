@@ -47,18 +47,18 @@ impl TransactionLayer {
                             // RFC 6026: Accepted; 2xx retransmissions go to the TU.
                             self.disarm(id, &[Timer::A, Timer::B]);
                             self.set_state(id, State::ClientInvite(ClientInvite::Accepted));
+                            self.release_request(id);
                             self.arm(id, Timer::M, now + self.config.t1x64());
                             self.events.push_back(Event::Response { id, response });
                         } else {
                             self.disarm(id, &[Timer::A, Timer::B]);
-                            let ack = build_ack(
-                                &self.get(id).and_then(|t| t.request.as_deref().cloned()),
-                                &response,
-                            );
+                            let invite = self.get_mut(id).and_then(|t| t.request.take());
+                            let ack = build_ack(invite.as_deref(), &response);
                             if let Some(tx) = self.get_mut(id) {
                                 tx.ack = ack.clone();
                                 tx.state = State::ClientInvite(ClientInvite::Completed);
                             }
+                            self.release_request(id);
                             self.send_ack_of(id, ack);
                             self.events.push_back(Event::Response { id, response });
                             self.wait_or_terminate(now, id, Timer::D, TIMER_D);
@@ -89,6 +89,7 @@ impl TransactionLayer {
                     } else {
                         self.disarm(id, &[Timer::E, Timer::F]);
                         self.set_state(id, State::ClientNonInvite(ClientNonInvite::Completed));
+                        self.release_request(id);
                         self.events.push_back(Event::Response { id, response });
                         let t4 = self.config.t4;
                         self.wait_or_terminate(now, id, Timer::K, t4);
@@ -105,6 +106,17 @@ impl TransactionLayer {
         let (transport, peer) = (tx.transport, tx.peer);
         if let Some(ack) = ack {
             self.transmit(Some(id), transport, peer, ack);
+        }
+    }
+
+    /// Drops the request once the machine can no longer retransmit it
+    /// (Completed, Accepted): those states last up to 64·T1, and keeping a
+    /// finished call's INVITE that long would cost far more memory than
+    /// the state itself.
+    fn release_request(&mut self, id: TransactionId) {
+        if let Some(tx) = self.get_mut(id) {
+            tx.request = None;
+            tx.request_bytes = Bytes::new();
         }
     }
 
@@ -185,8 +197,8 @@ impl TransactionLayer {
 /// The ACK for a non-2xx final response, built by the client transaction
 /// (RFC 3261 §17.1.1.3): the INVITE's Request-URI, Call-ID, From, top Via and
 /// Route headers, the response's To, and CSeq with method ACK.
-fn build_ack(invite: &Option<Message>, response: &Message) -> Option<Bytes> {
-    let invite = invite.as_ref()?;
+fn build_ack(invite: Option<&Message>, response: &Message) -> Option<Bytes> {
+    let invite = invite?;
     let uri = invite.request_uri_str()?;
     let raw = |m: &Message, n: HeaderName| {
         m.raw_header(n)

@@ -402,3 +402,91 @@ pub(crate) fn response_destination(
         None => source,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use sip_core::Message;
+
+    use crate::{Inbound, Target, TransactionLayer, Transport};
+
+    fn request(method: &str) -> Message {
+        Message::parse(format!(
+            "{method} sip:b@192.0.2.20 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK1\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:a@192.0.2.10>;tag=a\r\nTo: <sip:b@192.0.2.20>\r\n\
+             Call-ID: c1\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n"
+        ))
+        .expect("request")
+    }
+
+    fn response(code: u16, method: &str) -> Message {
+        Message::parse(format!(
+            "SIP/2.0 {code} X\r\nVia: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK1\r\n\
+             From: <sip:a@192.0.2.10>;tag=a\r\nTo: <sip:b@192.0.2.20>;tag=b\r\n\
+             Call-ID: c1\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n"
+        ))
+        .expect("response")
+    }
+
+    /// Completed and Accepted last up to 64·T1 and never retransmit the
+    /// request: it is not kept through them.
+    #[test]
+    fn request_is_released_once_it_cannot_be_retransmitted() {
+        for (method, code) in [("INVITE", 200), ("INVITE", 486), ("BYE", 200)] {
+            let mut layer = TransactionLayer::new(crate::Config::default());
+            let now = Instant::now();
+            let target = Target {
+                transport: Transport::Udp,
+                addr: "192.0.2.20:5060".parse().expect("addr"),
+            };
+            let id = layer
+                .send_request(now, request(method), target)
+                .expect("sent");
+            let held = |l: &TransactionLayer| {
+                l.get(id)
+                    .map(|t| (t.request.is_some(), !t.request_bytes.is_empty()))
+            };
+            assert_eq!(held(&layer).map(|h| h.1), Some(true), "{method}");
+            layer.handle_message(
+                now,
+                Inbound {
+                    message: response(code, method),
+                    transport: Transport::Udp,
+                    source: target.addr,
+                },
+            );
+            assert_eq!(held(&layer), Some((false, false)), "{method} {code}");
+            if code == 486 {
+                // The ACK for the non-2xx was still built from it.
+                assert!(layer.get(id).and_then(|t| t.ack.as_ref()).is_some());
+            }
+        }
+    }
+
+    /// A server INVITE keeps its final response only where it resends it
+    /// (Completed), not through Accepted (the TU resends its 2xx).
+    #[test]
+    fn server_keeps_the_response_only_to_resend_it() {
+        for (code, kept) in [(200, false), (486, true)] {
+            let mut layer = TransactionLayer::new(crate::Config::default());
+            let now = Instant::now();
+            layer.handle_message(
+                now,
+                Inbound {
+                    message: request("INVITE"),
+                    transport: Transport::Udp,
+                    source: "192.0.2.10:5060".parse().expect("addr"),
+                },
+            );
+            let Some(crate::Event::Request { id, .. }) = layer.poll_event() else {
+                panic!("no request event");
+            };
+            layer
+                .send_response(now, id, response(code, "INVITE"))
+                .expect("answered");
+            let held = layer.get(id).map(|t| t.last_response.is_some());
+            assert_eq!(held, Some(kept), "{code}");
+        }
+    }
+}

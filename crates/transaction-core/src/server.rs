@@ -58,6 +58,9 @@ impl TransactionLayer {
                 Some((id, State::ServerInvite(ServerInvite::Completed { .. }))) => {
                     self.disarm(id, &[Timer::G, Timer::H]);
                     self.set_state(id, State::ServerInvite(ServerInvite::Confirmed));
+                    if let Some(tx) = self.get_mut(id) {
+                        tx.last_response = None; // Confirmed absorbs, never resends
+                    }
                     let t4 = self.config.t4;
                     self.wait_or_terminate(now, id, Timer::I, t4);
                 }
@@ -138,7 +141,9 @@ impl TransactionLayer {
             State::ServerInvite(ServerInvite::Proceeding) => {
                 self.disarm(id, &[Timer::Trying]);
                 if let Some(tx) = self.get_mut(id) {
-                    tx.last_response = Some(bytes.clone());
+                    // Accepted never resends (the TU retransmits its 2xx),
+                    // so a 2xx is not kept for the 64·T1 the state lasts.
+                    tx.last_response = (!code.is_success()).then(|| bytes.clone());
                     tx.request = None; // the TU answered: no 100 Trying to build
                 }
                 self.transmit(Some(id), transport, peer, bytes);
