@@ -292,6 +292,10 @@ pub(crate) struct Me {
     /// 192.0.2.1:5060;branch=z9hG4bK`) and the Contact.
     by_transport: Vec<(Transport, String, String)>,
     user_agent: String,
+    /// The option tags our INVITEs carry in Supported.
+    supported: &'static str,
+    /// Session-Expires and Min-SE (seconds) our INVITEs ask for.
+    session: Option<(u64, u64)>,
 }
 
 impl Me {
@@ -323,6 +327,14 @@ impl Me {
         Me {
             by_transport,
             user_agent: config.user_agent.clone(),
+            supported: if config.reliable_provisionals {
+                "100rel, timer"
+            } else {
+                "timer"
+            },
+            session: config
+                .session_expires
+                .map(|se| (se.as_secs(), config.min_se.as_secs())),
         }
     }
 
@@ -367,7 +379,18 @@ impl Me {
         let mut cseq = String::with_capacity(12);
         cseq.push_str("1 ");
         cseq.push_str(method.as_str());
-        Builder::request(method, uri)
+        // The variable parts, the fixed names and values (about 190 bytes),
+        // and room for what an INVITE adds (Supported, Allow, timers).
+        let capacity = 2 * uri.len()
+            + from_tag.len()
+            + to.len()
+            + self.entry(transport).1.len()
+            + self.contact(transport).len()
+            + self.user_agent.len()
+            + 200
+            + if method == Method::Invite { 150 } else { 0 };
+        let invite = method == Method::Invite;
+        let mut b = Builder::request_with_capacity(method, uri, capacity)
             .header("Via", self.via(transport, branch))
             .header("Max-Forwards", 70)
             .header("From", from_tag)
@@ -375,7 +398,15 @@ impl Me {
             .header("Call-ID", token(call_id))
             .header("CSeq", cseq)
             .header("Contact", self.contact(transport))
-            .header("User-Agent", &self.user_agent)
+            .header("User-Agent", &self.user_agent);
+        // What DialogLayer::send_request would otherwise add as edits.
+        if invite {
+            b = b.header("Supported", self.supported).header("Allow", ALLOW);
+            if let Some((se, min_se)) = self.session {
+                b = b.header("Session-Expires", se).header("Min-SE", min_se);
+            }
+        }
+        b
     }
 }
 
@@ -488,7 +519,8 @@ impl DialogLayer {
 
     /// Starts a request outside any dialog to `uri` via `target`, with a
     /// new Call-ID and From tag, CSeq 1, Via, Max-Forwards, Contact and
-    /// User-Agent. `from` and `to` are name-addrs without tags.
+    /// User-Agent (and, for an INVITE, Supported, Allow and the session
+    /// timer we ask for). `from` and `to` are name-addrs without tags.
     pub fn new_request(
         &mut self,
         method: Method,
@@ -554,21 +586,16 @@ impl DialogLayer {
 
     fn decorate_invite(&self, request: &mut Message) {
         if request.raw_header(HeaderName::Supported).is_none() {
-            let tags = if self.config.reliable_provisionals {
-                "100rel, timer"
-            } else {
-                "timer"
-            };
-            request.push_header("Supported", tags);
+            request.push_header("Supported", self.me.supported);
         }
         if request.raw_header(HeaderName::Allow).is_none() {
             request.push_header("Allow", ALLOW);
         }
-        if let Some(se) = self.config.session_expires
+        if let Some((se, min_se)) = self.me.session
             && request.raw_header(HeaderName::SessionExpires).is_none()
         {
-            request.push_header("Session-Expires", se.as_secs());
-            request.push_header("Min-SE", self.config.min_se.as_secs());
+            request.push_header("Session-Expires", se);
+            request.push_header("Min-SE", min_se);
         }
     }
 
@@ -973,5 +1000,71 @@ impl DialogLayer {
             u.retry = Some(retry);
         }
         self.schedule(now + delay, Due::Retry(dialog.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use sip_core::Method;
+    use sip_core::builder::Builder;
+    use transaction_core::{Target, Transport};
+
+    use super::{Config, DialogLayer};
+
+    fn lines<'a>(payload: &'a [u8], name: &str) -> Vec<&'a str> {
+        std::str::from_utf8(payload)
+            .expect("utf-8")
+            .split("\r\n")
+            .filter(|l| l.starts_with(name))
+            .collect()
+    }
+
+    /// An INVITE from `new_request` is built with Supported, Allow and the
+    /// session timer (sent as built, no edits); one built elsewhere gets
+    /// them added; either way exactly once.
+    #[test]
+    fn invites_carry_supported_allow_and_session_timer_once() {
+        let config = Config::default();
+        let se = config.session_expires.map(|s| s.as_secs());
+        let supported = if config.reliable_provisionals {
+            "Supported: 100rel, timer"
+        } else {
+            "Supported: timer"
+        };
+        let mut layer = DialogLayer::new(config, 7);
+        let target = Target {
+            transport: Transport::Udp,
+            addr: "192.0.2.20:5060".parse().expect("addr"),
+        };
+        let (from, to) = ("<sip:a@192.0.2.10>", "<sip:b@192.0.2.20>");
+        let ours = layer
+            .new_request(Method::Invite, "sip:b@192.0.2.20", target, from, to)
+            .build()
+            .expect("built");
+        assert!(ours.raw_header(super::HeaderName::Allow).is_some());
+        let foreign = Builder::request(Method::Invite, "sip:b@192.0.2.20")
+            .header("Via", "SIP/2.0/UDP 192.0.2.10;branch=z9hG4bKx1")
+            .header("From", format!("{from};tag=1"))
+            .header("To", to)
+            .header("Call-ID", "c2")
+            .header("CSeq", "1 INVITE")
+            .header("Max-Forwards", 70)
+            .build()
+            .expect("built");
+        for invite in [ours, foreign] {
+            layer
+                .send_request(Instant::now(), invite, target)
+                .expect("sent");
+            let sent = layer.poll_transmit().expect("transmitted").payload;
+            assert_eq!(lines(&sent, "Supported:"), [supported]);
+            assert_eq!(lines(&sent, "Allow:").len(), 1);
+            let want = se.map(|s| format!("Session-Expires: {s}"));
+            assert_eq!(
+                lines(&sent, "Session-Expires:"),
+                want.as_deref().into_iter().collect::<Vec<_>>()
+            );
+        }
     }
 }

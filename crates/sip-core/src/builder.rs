@@ -13,6 +13,8 @@ use crate::{Message, Method, StatusCode};
 pub struct Builder {
     buf: BytesMut,
     body: Option<(Bytes, String)>,
+    /// Header fields added so far.
+    fields: usize,
 }
 
 impl Builder {
@@ -24,12 +26,27 @@ impl Builder {
         let mut buf = BytesMut::with_capacity(capacity);
         let _ = buf.write_fmt(line);
         buf.extend_from_slice(b"\r\n");
-        Builder { buf, body: None }
+        Builder {
+            buf,
+            body: None,
+            fields: 0,
+        }
     }
 
     /// Starts a request.
     pub fn request(method: Method, uri: impl fmt::Display) -> Builder {
         Builder::start(format_args!("{method} {uri} SIP/2.0"))
+    }
+
+    /// Starts a request in a buffer of `capacity` bytes: a caller that knows
+    /// roughly how long the message will be avoids both regrowth and slack
+    /// (transactions and dialogs keep what is built for up to 64·T1).
+    pub fn request_with_capacity(
+        method: Method,
+        uri: impl fmt::Display,
+        capacity: usize,
+    ) -> Builder {
+        Builder::start_with_capacity(format_args!("{method} {uri} SIP/2.0"), capacity)
     }
 
     /// Starts a response with the canonical reason phrase.
@@ -51,7 +68,11 @@ impl Builder {
         ]);
         buf.extend_from_slice(reason.as_bytes());
         buf.extend_from_slice(b"\r\n");
-        Builder { buf, body: None }
+        Builder {
+            buf,
+            body: None,
+            fields: 0,
+        }
     }
 
     /// Starts a response with a chosen reason phrase.
@@ -61,6 +82,7 @@ impl Builder {
 
     /// Adds a header field; `value` may be a typed header or any text.
     pub fn header(mut self, name: &str, value: impl fmt::Display) -> Builder {
+        self.fields += 1;
         self.buf.extend_from_slice(name.as_bytes());
         self.buf.extend_from_slice(b": ");
         let _ = write!(self.buf, "{value}");
@@ -71,6 +93,7 @@ impl Builder {
     /// Adds a header field whose value is `parts` one after the other
     /// (e.g. `&[from, ";tag=", tag]`), without the formatting machinery.
     pub fn header_parts(mut self, name: &str, parts: &[&str]) -> Builder {
+        self.fields += 1;
         self.buf.extend_from_slice(name.as_bytes());
         self.buf.extend_from_slice(b": ");
         for p in parts {
@@ -83,6 +106,7 @@ impl Builder {
     /// Adds a header field copied byte for byte (e.g. from a received
     /// message's [`HeaderField`](crate::HeaderField)).
     pub fn raw_header(mut self, name: &[u8], value: &[u8]) -> Builder {
+        self.fields += 1;
         self.buf.extend_from_slice(name);
         self.buf.extend_from_slice(b": ");
         self.buf.extend_from_slice(value);
@@ -100,7 +124,11 @@ impl Builder {
     /// parses the result. Fails when the pieces given do not make a valid
     /// message (e.g. a URI with spaces, a header value with a bare CRLF).
     pub fn build(self) -> crate::Result<Message> {
-        let Builder { mut buf, body } = self;
+        let Builder {
+            mut buf,
+            body,
+            fields,
+        } = self;
         match body {
             Some((b, ct)) => {
                 let _ = write!(
@@ -112,7 +140,8 @@ impl Builder {
             }
             None => buf.extend_from_slice(b"Content-Length: 0\r\n\r\n"),
         }
-        Message::parse(buf.freeze())
+        // The given fields, Content-Length, Content-Type with a body.
+        Message::parse_built(buf.freeze(), fields + 2)
     }
 }
 

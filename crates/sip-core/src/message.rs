@@ -116,7 +116,14 @@ impl Message {
     /// [`Mode::Stream`] the input must be exactly one message as delimited by
     /// [`crate::framing::frame_stream`] and Content-Length is mandatory.
     pub fn parse_with(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
-        parse(buf, mode, limits)
+        parse(buf, mode, limits, 32)
+    }
+
+    /// Parses a message built in code whose header count is known, so the
+    /// field index is allocated to fit: built messages are the ones kept
+    /// (by transactions and dialogs), where slack would be held per call.
+    pub(crate) fn parse_built(buf: Bytes, fields: usize) -> Result<Message> {
+        parse(buf, Mode::Datagram, &Limits::default(), fields)
     }
 
     /// True for a request.
@@ -508,7 +515,7 @@ fn too_large(what: &'static str) -> Error {
     Error::new(StatusCode::MESSAGE_TOO_LARGE, what)
 }
 
-fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
+fn parse(buf: Bytes, mode: Mode, limits: &Limits, fields_capacity: usize) -> Result<Message> {
     if buf.len() > limits.max_message_bytes {
         return Err(too_large("Message Too Large"));
     }
@@ -546,7 +553,7 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits) -> Result<Message> {
         return Err(Error::bad_request("Folded start line"));
     }
 
-    let mut fields: Vec<Field> = Vec::with_capacity(32);
+    let mut fields: Vec<Field> = Vec::with_capacity(fields_capacity);
     let mut content_length: Option<usize> = None;
     let body_start;
     let missing_end = || Error::bad_request("Missing empty line after headers");
