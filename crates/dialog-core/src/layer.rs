@@ -262,7 +262,9 @@ pub struct DialogLayer {
     me: Me,
     pub(crate) tx: TransactionLayer,
     pub(crate) usages: HashMap<DialogId, Usage>,
-    pub(crate) client_invites: IdMap<TransactionId, ClientInvite>,
+    /// Boxed: entries live 64·T1 (RFC 6026 Accepted) and a table of whole
+    /// records would be copied, and its fresh pages zeroed, at each growth.
+    pub(crate) client_invites: IdMap<TransactionId, Box<ClientInvite>>,
     pub(crate) client_requests: IdMap<TransactionId, ClientRequest>,
     pub(crate) server_invites: IdMap<TransactionId, ServerInvite>,
     /// The peer's in-dialog INVITE/UPDATE awaiting our answer.
@@ -549,7 +551,7 @@ impl DialogLayer {
             let id = self.tx.send_request(now, request.clone(), target)?;
             self.client_invites.insert(
                 id,
-                ClientInvite {
+                Box::new(ClientInvite {
                     request,
                     target,
                     provisional: false,
@@ -557,7 +559,7 @@ impl DialogLayer {
                     finished: false,
                     chosen: None,
                     dialogs: Vec::new(),
-                },
+                }),
             );
             self.drain(now);
             return Ok(id);

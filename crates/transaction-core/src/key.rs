@@ -17,16 +17,21 @@ pub(crate) enum Key {
         sent_by: String,
         method: Method,
     },
-    /// Server transactions from RFC 2543 peers: Request-URI, From tag,
-    /// Call-ID, CSeq number, top Via and method (ACK counted as INVITE).
-    Legacy {
-        request_uri: String,
-        from_tag: String,
-        call_id: String,
-        cseq: u32,
-        via: String,
-        method: Method,
-    },
+    /// Server transactions from RFC 2543 peers (boxed: rare, and every
+    /// key would otherwise be as large as this one).
+    Legacy(Box<LegacyKey>),
+}
+
+/// RFC 2543 matching: Request-URI, From tag, Call-ID, CSeq number, top Via
+/// and method (ACK counted as INVITE).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct LegacyKey {
+    request_uri: String,
+    from_tag: String,
+    call_id: String,
+    cseq: u32,
+    via: String,
+    method: Method,
 }
 
 /// ACK matches the INVITE transaction it acknowledges.
@@ -122,14 +127,14 @@ pub(crate) fn server_key_with(req: &Message, via: &Via<'_>, method: &Method) -> 
             let from = req.header::<From<'_>>()?.ok()?;
             let call_id = req.header::<CallId<'_>>()?.ok()?;
             let cseq = req.header::<CSeq>()?.ok()?;
-            Some(Key::Legacy {
+            Some(Key::Legacy(Box::new(LegacyKey {
                 request_uri: req.request_uri_str()?.to_owned(),
                 from_tag: from.tag().unwrap_or("").to_owned(),
                 call_id: call_id.0.to_owned(),
                 cseq: cseq.seq,
                 via: via.to_string(),
                 method,
-            })
+            })))
         }
     }
 }
@@ -216,7 +221,7 @@ mod tests {
         let legacy = msg(
             "INVITE sip:b@x SIP/2.0\nVia: SIP/2.0/UDP h\nFrom: <sip:a@x>;tag=f\nTo: <sip:b@x>\nCall-ID: c\nCSeq: 1 INVITE\n\n",
         );
-        assert!(matches!(server_key(&legacy), Some(Key::Legacy { .. })));
+        assert!(matches!(server_key(&legacy), Some(Key::Legacy(_))));
         assert!(client_key(&legacy).is_err());
     }
 }

@@ -50,7 +50,7 @@ impl TransactionLayer {
             let matched = existing.filter(|id| {
                 // RFC 2543 peers: the ACK's To tag must match our response's.
                 self.get(*id).is_some_and(|tx| match &tx.key {
-                    key::Key::Legacy { .. } => tx.response_to_tag == key::to_tag(&request),
+                    key::Key::Legacy(_) => tx.response_to_tag == key::to_tag(&request),
                     _ => true,
                 })
             });
