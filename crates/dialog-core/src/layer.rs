@@ -381,6 +381,7 @@ impl Me {
         let mut cseq = String::with_capacity(12);
         cseq.push_str("1 ");
         cseq.push_str(method.as_str());
+        let invite = method == Method::Invite;
         // The variable parts, the fixed names and values (about 190 bytes),
         // and room for what an INVITE adds (Supported, Allow, timers).
         let capacity = 2 * uri.len()
@@ -390,8 +391,7 @@ impl Me {
             + self.contact(transport).len()
             + self.user_agent.len()
             + 200
-            + if method == Method::Invite { 150 } else { 0 };
-        let invite = method == Method::Invite;
+            + if invite { 150 } else { 0 };
         let mut b = Builder::request_with_capacity(method, uri, capacity)
             .header("Via", self.via(transport, branch))
             .header("Max-Forwards", 70)
