@@ -59,6 +59,12 @@ impl<'a> Params<'a> {
         Self::parse(raw, Kind::Header)
     }
 
+    /// Wraps text without checking it, for lookups on a fast path whose
+    /// callers treat a miss as "unsure" and fall back to a full parse.
+    pub(crate) fn unchecked(raw: &'a str) -> Params<'a> {
+        Params { raw }
+    }
+
     pub(crate) fn parse(raw: &'a str, kind: Kind) -> Result<Params<'a>> {
         Self::parse_checked(raw, kind, |_, _| true)
     }

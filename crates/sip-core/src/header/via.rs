@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use super::{Header, HeaderName};
 use crate::params::{Kind, Params};
+use crate::scan;
 use crate::text::{self, is_token};
 use crate::uri::Host;
 use crate::{Error, Result};
@@ -84,15 +85,11 @@ impl Via<'_> {
         if first.contains(&b'"') {
             return None;
         }
-        first.split(|b| *b == b';').skip(1).find_map(|param| {
-            let (n, v) = match param.iter().position(|b| *b == b'=') {
-                Some(eq) => (&param[..eq], Some(param[eq + 1..].trim_ascii())),
-                None => (param, None),
-            };
-            n.trim_ascii()
-                .eq_ignore_ascii_case(name.as_bytes())
-                .then_some(v)
-        })
+        let semi = scan::find_byte(first, 0, b';')?;
+        let params = std::str::from_utf8(&first[semi + 1..]).ok()?;
+        Params::unchecked(params)
+            .get(name)
+            .map(|v| v.map(str::as_bytes))
     }
 }
 
