@@ -96,6 +96,12 @@ impl Shard {
         inbound: mpsc::Receiver<Received>,
     ) {
         let mut inbound = Some(inbound);
+        // One timer for the shard's life, moved only when the next deadline
+        // changes: registering a fresh one per message costs more than the
+        // message's own work.
+        let sleep = tokio::time::sleep_until(tokio::time::Instant::now());
+        tokio::pin!(sleep);
+        let mut armed: Option<Instant> = None;
         loop {
             let deadline = [
                 self.layer.poll_timeout(),
@@ -104,12 +110,12 @@ impl Shard {
             .into_iter()
             .flatten()
             .min();
-            let sleep = async {
-                match deadline {
-                    Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
-                    None => std::future::pending().await,
+            if deadline != armed {
+                if let Some(at) = deadline {
+                    sleep.as_mut().reset(tokio::time::Instant::from_std(at));
                 }
-            };
+                armed = deadline;
+            }
             let direct = async {
                 match &mut inbound {
                     Some(r) => r.recv().await,
@@ -131,7 +137,10 @@ impl Shard {
                     self.command(cmd);
                     take_queued(&mut rx, |cmd| self.command(cmd));
                 }
-                () = sleep => self.layer.handle_timeout(now()),
+                () = &mut sleep, if armed.is_some() => {
+                    armed = None;
+                    self.layer.handle_timeout(now());
+                }
             }
             self.flush().await;
             self.check_drained();

@@ -41,6 +41,8 @@ where
         let limits = shared.config.limits;
         let idle = shared.config.idle_timeout;
         let mut buf = BytesMut::with_capacity(8192);
+        let closed = shared.closed();
+        tokio::pin!(closed);
         'conn: loop {
             // Phase 1 and 2: frame every whole message already buffered.
             loop {
@@ -77,7 +79,7 @@ where
             }
             buf.reserve(4096);
             let read = tokio::select! {
-                () = shared.closed() => break,
+                () = &mut closed => break,
                 r = tokio::time::timeout(idle, reader.read_buf(&mut buf)) => r,
             };
             match read {

@@ -588,9 +588,12 @@ fn bind_udp(addr: SocketAddr, buffer: usize) -> io::Result<UdpSocket> {
 async fn udp_loop(sock: Arc<UdpSocket>, shared: Arc<Shared>) {
     let Ok(local) = sock.local_addr() else { return };
     let mut buf = vec![0u8; 65_535];
+    // One watch subscription for the loop's life, not one per datagram.
+    let closed = shared.closed();
+    tokio::pin!(closed);
     loop {
         let received = tokio::select! {
-            () = shared.closed() => return,
+            () = &mut closed => return,
             r = sock.recv_from(&mut buf) => r,
         };
         let Ok((n, source)) = received else {
@@ -624,9 +627,11 @@ async fn udp_loop(sock: Arc<UdpSocket>, shared: Arc<Shared>) {
 }
 
 async fn accept_loop(listener: TcpListener, transport: Transport, shared: Arc<Shared>) {
+    let closed = shared.closed();
+    tokio::pin!(closed);
     loop {
         let accepted = tokio::select! {
-            () = shared.closed() => return,
+            () = &mut closed => return,
             a = listener.accept() => a,
         };
         match accepted {

@@ -101,9 +101,11 @@ where
     tokio::spawn(async move {
         let limits = shared.config.limits;
         let idle = shared.config.idle_timeout;
+        let closed = shared.closed();
+        tokio::pin!(closed);
         loop {
             let read = tokio::select! {
-                () = shared.closed() => break,
+                () = &mut closed => break,
                 r = tokio::time::timeout(idle, stream.next()) => r,
             };
             let next = match read {
