@@ -283,6 +283,8 @@ pub struct DialogLayer {
     due: IdMap<u64, Due>,
     next_timer: u64,
     pub(crate) events: VecDeque<Event>,
+    /// Whether [`DialogEvent`]s are queued (off when nobody reads them).
+    dialog_events: bool,
     rng: u64,
 }
 
@@ -473,6 +475,7 @@ impl DialogLayer {
             due: IdMap::default(),
             next_timer: 0,
             events: VecDeque::new(),
+            dialog_events: true,
             rng: seed ^ GOLDEN,
         }
     }
@@ -875,6 +878,20 @@ impl DialogLayer {
         self.tx.poll_transmit()
     }
 
+    /// Whether dialog events other than [`DialogEvent::Cancelled`] are
+    /// queued (they are by default). A TU that never reads them switches
+    /// them off and saves building one per dialog change.
+    pub fn set_dialog_events(&mut self, on: bool) {
+        self.dialog_events = on;
+    }
+
+    /// Queues a dialog event, built only if dialog events are on.
+    pub(crate) fn dialog_event(&mut self, event: impl FnOnce() -> DialogEvent) {
+        if self.dialog_events {
+            self.events.push_back(Event::Dialog(event()));
+        }
+    }
+
     /// The next event for the TU.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
@@ -932,10 +949,10 @@ impl DialogLayer {
             let mut usage = Usage::new(dialog, flow);
             usage.kind = crate::usage::UsageKind::Subscription;
             self.usages.insert(did.clone(), usage);
-            self.events.push_back(Event::Dialog(DialogEvent::Created {
+            self.dialog_event(|| DialogEvent::Created {
                 dialog: did.clone(),
                 state: DialogState::Confirmed,
-            }));
+            });
         }
         did
     }
@@ -948,11 +965,10 @@ impl DialogLayer {
                     previous: retry.previous,
                 });
             }
-            self.events
-                .push_back(Event::Dialog(DialogEvent::Terminated {
-                    dialog: dialog.clone(),
-                    reason,
-                }));
+            self.dialog_event(|| DialogEvent::Terminated {
+                dialog: dialog.clone(),
+                reason,
+            });
         }
     }
 

@@ -340,7 +340,10 @@ impl Shard {
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::warn!("application not keeping up; dialog event dropped");
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                // Nobody reads them: stop building them.
+                self.layer.set_dialog_events(false);
+            }
         }
     }
 

@@ -148,9 +148,9 @@ impl DialogLayer {
                 let refreshed = self.usages.get(dialog).is_some_and(|u| u.session.is_some());
                 self.start_session(now, dialog, session);
                 if refreshed {
-                    self.events.push_back(Event::Dialog(DialogEvent::Refreshed {
+                    self.dialog_event(|| DialogEvent::Refreshed {
                         dialog: dialog.clone(),
-                    }));
+                    });
                 }
             }
             return;
@@ -244,8 +244,7 @@ impl DialogLayer {
                     }
                     self.send_ack(&d, &response);
                     if !created {
-                        self.events
-                            .push_back(Event::Dialog(DialogEvent::Confirmed { dialog: d.clone() }));
+                        self.dialog_event(|| DialogEvent::Confirmed { dialog: d.clone() });
                     }
                     let session = self.uac_session(&response);
                     self.start_session(now, &d, session);
@@ -311,10 +310,10 @@ impl DialogLayer {
         usage.peer_allows_update = allows(response, "UPDATE");
         ci.dialogs.push(did.clone());
         self.usages.insert(did.clone(), usage);
-        self.events.push_back(Event::Dialog(DialogEvent::Created {
+        self.dialog_event(|| DialogEvent::Created {
             dialog: did.clone(),
             state,
-        }));
+        });
         Some((did, true))
     }
 

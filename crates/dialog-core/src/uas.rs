@@ -310,8 +310,7 @@ impl DialogLayer {
         };
         if usage.ok.as_ref().is_some_and(|ok| Some(ok.seq) == seq) {
             usage.ok = None;
-            self.events
-                .push_back(Event::Dialog(DialogEvent::Ack { dialog, request }));
+            self.dialog_event(|| DialogEvent::Ack { dialog, request });
         }
     }
 
@@ -393,8 +392,7 @@ impl DialogLayer {
             usage.dialog.confirm();
             usage.ok = Some(Resend::new(id, response, invite_seq, now, t1, timer));
         }
-        self.events
-            .push_back(Event::Dialog(DialogEvent::Confirmed { dialog: d.clone() }));
+        self.dialog_event(|| DialogEvent::Confirmed { dialog: d.clone() });
         self.start_session(now, &d, session);
         Ok(())
     }
@@ -414,10 +412,10 @@ impl DialogLayer {
         usage.peer_allows_update = allows(&si.request, "UPDATE");
         si.dialog = Some(did.clone());
         self.usages.insert(did.clone(), usage);
-        self.events.push_back(Event::Dialog(DialogEvent::Created {
+        self.dialog_event(|| DialogEvent::Created {
             dialog: did.clone(),
             state: DialogState::Early,
-        }));
+        });
         Ok(did)
     }
 

@@ -690,3 +690,63 @@ fn a_glare_retry_overtaken_by_bye_is_reported_as_not_retried() {
         assert_eq!(node.layer.dialog_count(), 0, "{name}");
     }
 }
+
+#[test]
+fn dialog_events_switched_off_are_not_queued_but_calls_and_cancel_still_work() {
+    let mut w = alice_bob(Conditions::perfect(), 3);
+    w.node("alice").layer.set_dialog_events(false);
+    let invite = w.invite("alice", "bob", BOB);
+    w.run_for(secs(2.0));
+    let alice = w.node("alice");
+    assert_eq!(alice.finals(invite), vec![StatusCode::OK]);
+    // The dialog still reaches the TU with the 2xx it came from.
+    let dialog = alice
+        .events
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::Response {
+                id,
+                dialog: Some(d),
+                response,
+            } if *id == invite && response.status() == Some(StatusCode::OK) => Some(d.clone()),
+            _ => None,
+        })
+        .expect("the 200 names its dialog");
+    let now = w.now;
+    let bye = w.node("alice").layer.bye(now, &dialog).expect("BYE");
+    w.run_for(secs(2.0));
+    let alice = w.node("alice");
+    assert_eq!(alice.finals(bye), vec![StatusCode::OK]);
+    assert_eq!(alice.layer.dialog_count(), 0);
+    assert_eq!(alice.count(|e| matches!(e, Event::Dialog(_))), 0);
+    // Bob's events are on: created, ACKed, ended by the BYE.
+    let bob = w.node("bob");
+    assert_eq!(bob.confirmed().len(), 1);
+    assert_eq!(
+        bob.ended().iter().map(|e| e.2).collect::<Vec<_>>(),
+        vec![EndReason::RemoteBye]
+    );
+
+    // Cancelled is always reported: the TU must learn its INVITE is gone.
+    let mut w = alice_bob(Conditions::perfect(), 4);
+    w.node("bob").tu.answer = None;
+    w.node("bob").layer.set_dialog_events(false);
+    let invite = w.invite("alice", "bob", BOB);
+    w.run_for(secs(0.5));
+    let now = w.now;
+    w.node("alice").layer.cancel(now, invite).expect("cancel");
+    w.run_for(secs(2.0));
+    assert_eq!(
+        w.node("alice").finals(invite),
+        vec![StatusCode::REQUEST_TERMINATED]
+    );
+    let bob = w.node("bob");
+    assert_eq!(
+        bob.count(|e| matches!(e, Event::Dialog(DialogEvent::Cancelled { .. }))),
+        1
+    );
+    assert_eq!(
+        bob.count(|e| matches!(e, Event::Dialog(d) if !matches!(d, DialogEvent::Cancelled { .. }))),
+        0
+    );
+}
