@@ -93,7 +93,10 @@ pub struct TransactionLayer {
     slots: Vec<Slot>,
     free: Vec<u32>,
     by_key: HashMap<Key, TransactionId>,
-    wakeups: BinaryHeap<Reverse<(Instant, TransactionId, Timer)>>,
+    /// One entry per transaction with armed timers, due at its earliest
+    /// (see [`Timers::scheduled`]): disarming a timer leaves nothing
+    /// behind for 64·T1, as an entry per armed timer would.
+    wakeups: BinaryHeap<Reverse<(Instant, TransactionId)>>,
     pub(crate) transmits: VecDeque<Transmit>,
     pub(crate) events: VecDeque<Event>,
 }
@@ -139,11 +142,11 @@ impl TransactionLayer {
 
     /// When [`TransactionLayer::handle_timeout`] must next be called.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        // Drop wake-ups of timers that were cancelled or re-armed.
-        while let Some(Reverse((at, id, timer))) = self.wakeups.peek().copied() {
+        // Drop wake-ups of ended transactions and superseded entries.
+        while let Some(Reverse((at, id))) = self.wakeups.peek().copied() {
             if self
                 .get(id)
-                .is_some_and(|tx| tx.timers.get(timer) == Some(at))
+                .is_some_and(|tx| tx.timers.scheduled == Some(at))
             {
                 return Some(at);
             }
@@ -154,17 +157,29 @@ impl TransactionLayer {
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(Reverse((at, id, timer))) = self.wakeups.peek().copied() {
+        while let Some(Reverse((at, id))) = self.wakeups.peek().copied() {
             if at > now {
                 break;
             }
             self.wakeups.pop();
             let Some(tx) = self.get_mut(id) else { continue };
-            if tx.timers.get(timer) != Some(at) {
+            if tx.timers.scheduled != Some(at) {
                 continue;
             }
-            tx.timers.set(timer, None);
-            self.fire(now, id, timer);
+            tx.timers.scheduled = None;
+            // Every timer of this transaction that is due, earliest first;
+            // firing one may arm or disarm others, or end the transaction.
+            while let Some((timer, _)) = self
+                .get(id)
+                .and_then(|tx| tx.timers.earliest())
+                .filter(|(_, due)| *due <= now)
+            {
+                if let Some(tx) = self.get_mut(id) {
+                    tx.timers.set(timer, None);
+                }
+                self.fire(now, id, timer);
+            }
+            self.schedule(id);
         }
     }
 
@@ -324,7 +339,21 @@ impl TransactionLayer {
     pub(crate) fn arm(&mut self, id: TransactionId, timer: Timer, at: Instant) {
         if let Some(tx) = self.get_mut(id) {
             tx.timers.set(timer, Some(at));
-            self.wakeups.push(Reverse((at, id, timer)));
+            self.schedule(id);
+        }
+    }
+
+    /// Makes sure the heap holds an entry due no later than the
+    /// transaction's earliest armed timer. A later timer needs no entry
+    /// yet: when the earlier entry fires, the next one is pushed.
+    fn schedule(&mut self, id: TransactionId) {
+        let Some(tx) = self.get_mut(id) else { return };
+        let Some((_, next)) = tx.timers.earliest() else {
+            return;
+        };
+        if tx.timers.scheduled.is_none_or(|s| next < s) {
+            tx.timers.scheduled = Some(next);
+            self.wakeups.push(Reverse((next, id)));
         }
     }
 
@@ -488,5 +517,52 @@ mod tests {
             let held = layer.get(id).map(|t| t.last_response.is_some());
             assert_eq!(held, Some(kept), "{code}");
         }
+    }
+
+    /// One wake-up entry per transaction: the INVITE's disarmed A and B
+    /// leave nothing behind for the 64·T1 it stays Accepted, and the
+    /// retransmissions and timeouts still fire on time.
+    #[test]
+    fn wake_ups_hold_one_entry_per_transaction() {
+        let mut layer = TransactionLayer::new(crate::Config::default());
+        let t0 = Instant::now();
+        let target = Target {
+            transport: Transport::Udp,
+            addr: "192.0.2.20:5060".parse().expect("addr"),
+        };
+        let id = layer
+            .send_request(t0, request("INVITE"), target)
+            .expect("sent");
+        assert_eq!(layer.wakeups.len(), 1, "A and B: one entry, due with A");
+        assert_eq!(layer.poll_timeout(), Some(t0 + layer.config.t1));
+        // Timer A fires: the INVITE goes again, A re-armed at 2·T1.
+        while layer.poll_transmit().is_some() {}
+        layer.handle_timeout(t0 + layer.config.t1);
+        assert_eq!(layer.poll_transmit().map(|t| t.transaction), Some(Some(id)));
+        assert_eq!(layer.poll_timeout(), Some(t0 + layer.config.t1 * 3));
+        // A 2xx: Accepted, only M (64·T1) armed.
+        let at = t0 + layer.config.t1 * 2;
+        layer.handle_message(
+            at,
+            Inbound {
+                message: response(200, "INVITE"),
+                transport: Transport::Udp,
+                source: target.addr,
+            },
+        );
+        // The entry due with the old A goes when it comes up; then one
+        // entry, for M, is left.
+        layer.handle_timeout(t0 + layer.config.t1 * 3);
+        assert!(
+            layer.poll_transmit().is_none(),
+            "no retransmission once accepted"
+        );
+        assert_eq!(layer.wakeups.len(), 1);
+        let m = at + layer.config.t1x64();
+        assert_eq!(layer.poll_timeout(), Some(m));
+        while layer.poll_event().is_some() {}
+        layer.handle_timeout(m);
+        assert!(layer.get(id).is_none(), "Timer M ended it");
+        assert_eq!(layer.poll_timeout(), None);
     }
 }

@@ -73,19 +73,24 @@ impl Timer {
     pub(crate) const MAX_ARMED: usize = 3;
 }
 
-/// Deadlines of one transaction's armed timers (at most [`Timer::MAX_ARMED`]).
+/// Deadlines of one transaction's armed timers (at most [`Timer::MAX_ARMED`]),
+/// and the deadline of its one entry in the layer's wake-up heap.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Timers {
     armed: [Option<(Timer, Instant)>; Timer::MAX_ARMED],
+    /// When the heap entry that stands for this transaction is due; an
+    /// entry with any other deadline is stale.
+    pub(crate) scheduled: Option<Instant>,
 }
 
 impl Timers {
-    pub(crate) fn get(&self, t: Timer) -> Option<Instant> {
+    /// The earliest armed timer.
+    pub(crate) fn earliest(&self) -> Option<(Timer, Instant)> {
         self.armed
             .iter()
             .flatten()
-            .find(|(k, _)| *k == t)
-            .map(|(_, at)| *at)
+            .min_by_key(|(_, at)| *at)
+            .copied()
     }
 
     pub(crate) fn set(&mut self, t: Timer, at: Option<Instant>) {
