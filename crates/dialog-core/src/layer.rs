@@ -209,15 +209,30 @@ impl From<sip_core::Error> for Error {
     }
 }
 
-/// Our INVITE outside any dialog.
+/// Our INVITE outside any dialog, until its final response.
 pub(crate) struct ClientInvite {
     pub(crate) request: Message,
     pub(crate) target: Target,
     pub(crate) provisional: bool,
     pub(crate) cancel_pending: bool,
-    pub(crate) finished: bool,
-    pub(crate) chosen: Option<DialogId>,
+    /// The dialogs its 1xx and 2xx made, one per To tag.
     pub(crate) dialogs: Vec<DialogId>,
+}
+
+/// Our INVITE once it has its final response, kept until its transaction
+/// ends (64·T1 after a 2xx, RFC 6026) with only what that time needs: the
+/// ACK for each retransmitted 2xx, and ACK and BYE for a 2xx from another
+/// fork. A busy client holds one per call it placed in the last 32 s.
+pub(crate) struct AnsweredInvite {
+    /// The INVITE as sent, parsed again only for a late fork's dialog.
+    pub(crate) request: Bytes,
+    pub(crate) target: Target,
+    /// Its CSeq number.
+    pub(crate) seq: Option<u32>,
+    /// The dialogs it made that are not yet ended.
+    pub(crate) dialogs: Vec<DialogId>,
+    /// The one of `dialogs` its first 2xx confirmed.
+    pub(crate) chosen: Option<usize>,
 }
 
 /// A SUBSCRIBE or REFER we sent outside any dialog: its 2xx, or a NOTIFY
@@ -265,6 +280,7 @@ pub struct DialogLayer {
     /// Boxed: entries live 64·T1 (RFC 6026 Accepted) and a table of whole
     /// records would be copied, and its fresh pages zeroed, at each growth.
     pub(crate) client_invites: IdMap<TransactionId, Box<ClientInvite>>,
+    pub(crate) answered_invites: IdMap<TransactionId, Box<AnsweredInvite>>,
     pub(crate) client_requests: IdMap<TransactionId, ClientRequest>,
     pub(crate) server_invites: IdMap<TransactionId, ServerInvite>,
     /// The peer's in-dialog INVITE/UPDATE awaiting our answer.
@@ -463,6 +479,7 @@ impl DialogLayer {
             config,
             usages: HashMap::new(),
             client_invites: IdMap::default(),
+            answered_invites: IdMap::default(),
             client_requests: IdMap::default(),
             server_invites: IdMap::default(),
             server_requests: IdMap::default(),
@@ -559,8 +576,6 @@ impl DialogLayer {
                     target,
                     provisional: false,
                     cancel_pending: false,
-                    finished: false,
-                    chosen: None,
                     dialogs: Vec::new(),
                 }),
             );
@@ -607,13 +622,13 @@ impl DialogLayer {
     /// Cancels our INVITE (RFC 3261 §9.1). Before any provisional response
     /// the CANCEL waits for one.
     pub fn cancel(&mut self, now: Instant, invite: TransactionId) -> Result<(), Error> {
+        if self.answered_invites.contains_key(&invite) {
+            return Err(Error::InvalidState("the INVITE has a final response"));
+        }
         let ci = self
             .client_invites
             .get_mut(&invite)
             .ok_or(Error::UnknownTransaction)?;
-        if ci.finished {
-            return Err(Error::InvalidState("the INVITE has a final response"));
-        }
         if !ci.provisional {
             ci.cancel_pending = true;
             return Ok(());

@@ -8,7 +8,7 @@ use sip_core::header::RSeq;
 use sip_core::{Message, Method, StatusCode};
 use transaction_core::TransactionId;
 
-use crate::layer::{ClientRequest, DialogEvent, Due, Event};
+use crate::layer::{AnsweredInvite, ClientInvite, ClientRequest, DialogEvent, Due, Event};
 use crate::usage::{
     EndReason, Retry, Session, Usage, allows, cseq, min_se, outgoing_dialog_id, requires,
     session_deadline, session_expires,
@@ -47,7 +47,7 @@ impl DialogLayer {
         if self.cancels.contains(&id) {
             return;
         }
-        if self.client_invites.contains_key(&id) {
+        if self.client_invites.contains_key(&id) || self.answered_invites.contains_key(&id) {
             self.on_invite_response(now, id, response);
             return;
         }
@@ -201,6 +201,10 @@ impl DialogLayer {
         let Some(code) = response.status() else {
             return;
         };
+        if self.answered_invites.contains_key(&id) {
+            self.on_late_2xx(now, id, &response);
+            return;
+        }
         let mut dialog = None;
         let mut created = false;
         let Some(ci) = self.client_invites.get_mut(&id) else {
@@ -222,9 +226,6 @@ impl DialogLayer {
                 None => return,
             }
         }
-        let Some(ci) = self.client_invites.get_mut(&id) else {
-            return;
-        };
         if code.is_provisional() {
             if let Some(d) = &dialog
                 && requires(&response, "100rel")
@@ -234,41 +235,23 @@ impl DialogLayer {
             }
         } else if code.is_success() {
             let Some(d) = dialog.clone() else { return };
-            match ci.chosen.clone() {
-                None => {
-                    ci.chosen = Some(d.clone());
-                    ci.finished = true;
-                    if let Some(u) = self.usages.get_mut(&d) {
-                        u.on_response(&response);
-                        u.peer_allows_update = allows(&response, "UPDATE");
-                    }
-                    self.send_ack(&d, &response);
-                    if !created {
-                        self.dialog_event(|| DialogEvent::Confirmed { dialog: d.clone() });
-                    }
-                    let session = self.uac_session(&response);
-                    self.start_session(now, &d, session);
-                }
-                Some(c) if c == d => {
-                    self.acked(&d, &response);
-                    return;
-                }
-                Some(_) => {
-                    // §13.2.2.4: ACK the extra 2xx, then end that dialog.
-                    self.send_ack(&d, &response);
-                    self.send_own(now, &d, Method::Bye, &[], None);
-                    self.end(&d, EndReason::ForkNotChosen);
-                    return;
-                }
+            self.answered(id, Some(&d));
+            if let Some(u) = self.usages.get_mut(&d) {
+                u.on_response(&response);
+                u.peer_allows_update = allows(&response, "UPDATE");
             }
+            self.send_ack(&d, &response);
+            if !created {
+                self.dialog_event(|| DialogEvent::Confirmed { dialog: d.clone() });
+            }
+            let session = self.uac_session(&response);
+            self.start_session(now, &d, session);
         } else {
-            ci.finished = true;
-            let early: Vec<DialogId> = ci.dialogs.drain(..).collect();
-            for d in &early {
-                self.end(d, EndReason::Rejected(code));
-            }
-            if code == StatusCode::SESSION_INTERVAL_TOO_SMALL && self.retry_422(now, id, &response)
-            {
+            self.end_early(id, code);
+            let retried = code == StatusCode::SESSION_INTERVAL_TOO_SMALL
+                && self.retry_422(now, id, &response);
+            self.answered(id, None);
+            if retried {
                 return;
             }
         }
@@ -277,6 +260,88 @@ impl DialogLayer {
             response,
             dialog,
         });
+    }
+
+    /// A final non-2xx (or no answer): the dialogs our INVITE made end.
+    fn end_early(&mut self, id: TransactionId, code: StatusCode) {
+        let early = self
+            .client_invites
+            .get_mut(&id)
+            .map(|ci| std::mem::take(&mut ci.dialogs))
+            .unwrap_or_default();
+        for d in &early {
+            self.end(d, EndReason::Rejected(code));
+        }
+    }
+
+    /// Our INVITE has its final response: its record shrinks to what the
+    /// rest of its transaction's life needs (see [`AnsweredInvite`]).
+    fn answered(&mut self, id: TransactionId, chosen: Option<&DialogId>) {
+        let Some(ci) = self.client_invites.remove(&id) else {
+            return;
+        };
+        let ClientInvite {
+            request,
+            target,
+            mut dialogs,
+            ..
+        } = *ci;
+        dialogs.shrink_to_fit();
+        let chosen = chosen.and_then(|c| dialogs.iter().position(|d| d == c));
+        let answered = AnsweredInvite {
+            request: request.to_bytes(),
+            target,
+            seq: cseq(&request).map(|c| c.seq),
+            dialogs,
+            chosen,
+        };
+        self.answered_invites.insert(id, Box::new(answered));
+    }
+
+    /// A 2xx to our INVITE after its first (the transaction is Accepted
+    /// and passes up only 2xx): a retransmission of the chosen one is
+    /// ACKed again; any other fork is ACKed and ended with BYE (§13.2.2.4).
+    fn on_late_2xx(&mut self, now: Instant, id: TransactionId, response: &Message) {
+        let Some(tag) = crate::table::to_tag(response) else {
+            return;
+        };
+        let Some(ai) = self.answered_invites.get(&id) else {
+            return;
+        };
+        let chosen = ai.chosen.and_then(|i| ai.dialogs.get(i));
+        if let Some(d) = chosen.filter(|d| d.remote_tag == tag).cloned() {
+            self.acked(&d, response);
+            return;
+        }
+        let live = ai
+            .dialogs
+            .iter()
+            .find(|d| d.remote_tag == tag && self.usages.contains_key(*d))
+            .cloned();
+        let d = match live {
+            Some(d) => d,
+            None => {
+                // A fork not heard from before (or ended already and
+                // retransmitting): a dialog just long enough to ACK and BYE.
+                let (request, target) = (ai.request.clone(), ai.target);
+                let Ok(request) = Message::parse(request) else {
+                    return;
+                };
+                let Ok(dialog) = Dialog::from_uac(&request, response) else {
+                    return;
+                };
+                let (did, state) = (dialog.id().clone(), dialog.state());
+                self.usages.insert(did.clone(), Usage::new(dialog, target));
+                self.dialog_event(|| DialogEvent::Created {
+                    dialog: did.clone(),
+                    state,
+                });
+                did
+            }
+        };
+        self.send_ack(&d, response);
+        self.send_own(now, &d, Method::Bye, &[], None);
+        self.end(&d, EndReason::ForkNotChosen);
     }
 
     /// The dialog a 1xx/2xx with `tag` belongs to, created if new (then
@@ -308,6 +373,8 @@ impl DialogLayer {
         let state = dialog.state();
         let mut usage = Usage::new(dialog, ci.target);
         usage.peer_allows_update = allows(response, "UPDATE");
+        // Usually the only one: no room for more until a fork shows up.
+        ci.dialogs.reserve_exact(1);
         ci.dialogs.push(did.clone());
         self.usages.insert(did.clone(), usage);
         self.dialog_event(|| DialogEvent::Created {
@@ -420,12 +487,9 @@ impl DialogLayer {
         if self.cancels.contains(&id) {
             return;
         }
-        if let Some(ci) = self.client_invites.get_mut(&id) {
-            ci.finished = true;
-            let early: Vec<DialogId> = ci.dialogs.drain(..).collect();
-            for d in &early {
-                self.end(d, EndReason::Rejected(code));
-            }
+        if self.client_invites.contains_key(&id) {
+            self.end_early(id, code);
+            self.answered(id, None);
             self.events.push_back(event);
             return;
         }
@@ -454,10 +518,16 @@ impl DialogLayer {
         if let Some(sub) = self.client_subscribes.remove(&id) {
             self.subscribe_index.remove(&sub.key);
         }
-        if let Some(ci) = self.client_invites.remove(&id) {
+        let invite = match self.client_invites.remove(&id) {
+            Some(ci) => Some((cseq(&ci.request).map(|c| c.seq), ci.dialogs)),
+            None => self
+                .answered_invites
+                .remove(&id)
+                .map(|a| (a.seq, a.dialogs)),
+        };
+        if let Some((seq, dialogs)) = invite {
             // Forks that never answered 2xx end with the transaction.
-            let seq = cseq(&ci.request).map(|c| c.seq);
-            for d in &ci.dialogs {
+            for d in &dialogs {
                 if self.usages.get(d).is_some_and(Usage::is_early) {
                     self.end(d, EndReason::ForkNotChosen);
                 } else if let Some(u) = self.usages.get_mut(d)

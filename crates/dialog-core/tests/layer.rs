@@ -127,6 +127,45 @@ fn forked_invite_with_two_200s_keeps_one_dialog_and_byes_the_other() {
     );
 }
 
+/// A fork whose first word is a 2xx arriving after another fork's 2xx:
+/// the client knows no dialog for its tag, makes one from the INVITE it
+/// kept, ACKs it and ends it with BYE; the chosen call is untouched.
+#[test]
+fn a_late_2xx_from_a_silent_fork_is_acked_and_ended() {
+    let mut w = World::new(
+        Conditions::perfect(),
+        8,
+        &[("alice", ALICE), ("bob", BOB), ("carol", CAROL)],
+    );
+    w.node("carol").tu.provisional = None;
+    w.node("carol").tu.answer = Some((200, secs(0.5)));
+    w.invite("alice", "bob", FORK);
+    w.run_for(secs(40.0));
+    let alice = w.node("alice");
+    // The fork is made (confirmed by its 2xx) only to be ended at once.
+    let first = alice.confirmed()[0].clone();
+    assert_eq!(alice.layer.dialog_count(), 1, "bob's call stays up");
+    let ended = alice.ended();
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].2, EndReason::ForkNotChosen);
+    assert_ne!(ended[0].1, first, "not bob's");
+    assert_eq!(
+        alice.sent_times(|m| is_method(m, Method::Bye)).len(),
+        1,
+        "one BYE, to carol"
+    );
+    let carol = w.node("carol");
+    assert_eq!(
+        carol.count(|e| matches!(e, Event::Dialog(DialogEvent::Ack { .. }))),
+        1
+    );
+    assert_eq!(
+        carol.ended().iter().map(|e| e.2).collect::<Vec<_>>(),
+        vec![EndReason::RemoteBye]
+    );
+    assert!(w.node("bob").ended().is_empty());
+}
+
 #[test]
 fn glare_on_reinvite_resolves_with_the_section_14_1_delays() {
     let mut w = alice_bob(Conditions::perfect(), 3);
