@@ -245,6 +245,7 @@ pub(crate) struct ClientSubscribe {
 }
 
 /// A request we sent inside a dialog.
+#[derive(Clone)]
 pub(crate) struct ClientRequest {
     pub(crate) dialog: DialogId,
     pub(crate) method: Method,

@@ -55,6 +55,9 @@ impl DialogLayer {
             self.on_subscribe_response(id, response);
             return;
         }
+        let Some(code) = response.status() else {
+            return;
+        };
         let Some(req) = self.client_requests.get(&id) else {
             self.events.push_back(Event::Response {
                 id,
@@ -63,9 +66,21 @@ impl DialogLayer {
             });
             return;
         };
-        let (dialog, method, report) = (req.dialog.clone(), req.method.clone(), req.report);
-        let body = req.body.clone();
-        let Some(code) = response.status() else {
+        // After its final response a non-INVITE transaction passes nothing
+        // more up (it absorbs retransmissions until Timer K): the record
+        // goes now. An INVITE's stays for retransmitted 2xx.
+        let req = if code.is_final() && req.method != Method::Invite {
+            self.client_requests.remove(&id)
+        } else {
+            Some(req.clone())
+        };
+        let Some(ClientRequest {
+            dialog,
+            method,
+            body,
+            report,
+        }) = req
+        else {
             return;
         };
         if code.is_success() && method == Method::Invite && self.acked(&dialog, &response) {
