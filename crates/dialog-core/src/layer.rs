@@ -275,7 +275,7 @@ pub(crate) enum Due {
 /// The dialog layer (see the module documentation).
 pub struct DialogLayer {
     pub(crate) config: Config,
-    me: Me,
+    pub(crate) me: Me,
     pub(crate) tx: TransactionLayer,
     pub(crate) usages: HashMap<DialogId, Usage>,
     /// Boxed: entries live 64·T1 (RFC 6026 Accepted) and a table of whole
@@ -679,15 +679,12 @@ impl DialogLayer {
     /// User-Agent, and for target refreshes Contact and our session timer.
     /// Send it with [`DialogLayer::send`].
     pub fn request(&mut self, dialog: &DialogId, method: Method) -> Result<Builder, Error> {
-        let transport = self
-            .usages
-            .get(dialog)
-            .ok_or(Error::UnknownDialog)?
-            .target()
-            .transport;
-        let via = self.via(transport);
+        // One lookup of the dialog (its key is hashed with SipHash).
+        let branch = self.random();
         let me = &self.me;
         let usage = self.usages.get_mut(dialog).ok_or(Error::UnknownDialog)?;
+        let transport = usage.target().transport;
+        let via = me.via(transport, branch);
         let mut b = usage
             .dialog
             .request(method.clone())

@@ -190,14 +190,12 @@ impl DialogLayer {
         let Some(seq) = cseq(response).map(|c| c.seq) else {
             return;
         };
-        let Some(usage) = self.usages.get(dialog) else {
-            return;
-        };
-        let target = usage.target();
-        let via = self.via(target.transport);
+        let branch = self.random();
         let Some(usage) = self.usages.get_mut(dialog) else {
             return;
         };
+        let target = usage.target();
+        let via = self.me.via(target.transport, branch);
         let ack = usage
             .dialog
             .ack(seq)

@@ -3,6 +3,7 @@
 //! output queues the I/O shell drains.
 
 use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -212,9 +213,6 @@ impl TransactionLayer {
             ));
         }
         let key = key::client_key(&request).map_err(Error::InvalidRequest)?;
-        if self.by_key.contains_key(&key) {
-            return Err(Error::DuplicateTransaction);
-        }
         let t1 = self.config.t1;
         let state = if method == Method::Invite {
             State::ClientInvite(ClientInvite::Calling { interval: t1 })
@@ -222,7 +220,7 @@ impl TransactionLayer {
             State::ClientNonInvite(ClientNonInvite::Trying { interval: t1 })
         };
         let request_bytes = request.to_bytes();
-        let id = self.insert(Tx {
+        let Some(id) = self.insert(Tx {
             key,
             state,
             transport: target.transport,
@@ -233,7 +231,9 @@ impl TransactionLayer {
             response_to_tag: None,
             ack: None,
             timers: Timers::default(),
-        });
+        }) else {
+            return Err(Error::DuplicateTransaction);
+        };
         self.transmit(Some(id), target.transport, target.addr, request_bytes);
         let (retransmit, timeout) = if method == Method::Invite {
             (Timer::A, Timer::B)
@@ -294,8 +294,12 @@ impl TransactionLayer {
         self.by_key.get(key).copied()
     }
 
-    pub(crate) fn insert(&mut self, tx: Tx) -> TransactionId {
-        let key = tx.key.clone();
+    /// Adds a transaction under its key (one hash of the key, which is
+    /// SipHash over network input); `None` if the key is taken.
+    pub(crate) fn insert(&mut self, tx: Tx) -> Option<TransactionId> {
+        let Entry::Vacant(entry) = self.by_key.entry(tx.key.clone()) else {
+            return None;
+        };
         let id = match self.free.pop() {
             Some(index) => {
                 let slot = &mut self.slots[index as usize];
@@ -316,8 +320,8 @@ impl TransactionLayer {
                 }
             }
         };
-        self.by_key.insert(key, id);
-        id
+        entry.insert(id);
+        Some(id)
     }
 
     /// Ends a transaction: frees its slot (the handle goes stale) and reports it.

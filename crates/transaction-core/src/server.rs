@@ -95,7 +95,7 @@ impl TransactionLayer {
         } else {
             State::ServerNonInvite(ServerNonInvite::Trying)
         };
-        let id = self.insert(Tx {
+        let Some(id) = self.insert(Tx {
             key,
             state,
             transport,
@@ -106,7 +106,9 @@ impl TransactionLayer {
             response_to_tag: None,
             ack: None,
             timers: Timers::default(),
-        });
+        }) else {
+            return; // matched no transaction above, so not reached
+        };
         if method == Method::Invite {
             let delay = self.config.trying_delay;
             self.arm(id, Timer::Trying, now + delay);
