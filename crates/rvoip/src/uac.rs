@@ -284,11 +284,13 @@ pub(crate) fn call(args: &CallArgs) -> ExitCode {
             };
             let done = done_tx.clone();
             let uac = shared.clone();
-            tasks.spawn(async move {
+            // The call's state machine is large (about 1.8 KB): boxed, the
+            // runtime moves a pointer through its task stages, not it.
+            tasks.spawn(Box::pin(async move {
                 let r = one_call(&uac, hold, register).await;
                 drop(permit);
                 let _ = done.send(r);
-            });
+            }));
             // A finished task keeps its allocation until it is joined:
             // reap them as we go so memory follows the calls in progress.
             while tasks.try_join_next().is_some() {}
