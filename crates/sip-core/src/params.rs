@@ -59,12 +59,6 @@ impl<'a> Params<'a> {
         Self::parse(raw, Kind::Header)
     }
 
-    /// Wraps text without checking it, for lookups on a fast path whose
-    /// callers treat a miss as "unsure" and fall back to a full parse.
-    pub(crate) fn unchecked(raw: &'a str) -> Params<'a> {
-        Params { raw }
-    }
-
     pub(crate) fn parse(raw: &'a str, kind: Kind) -> Result<Params<'a>> {
         Self::parse_checked(raw, kind, |_, _| true)
     }
@@ -192,38 +186,7 @@ impl<'a> Params<'a> {
 
     /// `Some(value)` when the parameter is present (`Some(None)` without a value).
     pub fn get(&self, name: &str) -> Option<Option<&'a str>> {
-        // Compare the name where each parameter starts and jump over the
-        // rest; only the match is split into name and value.
-        let b = self.raw.as_bytes();
-        let n = name.as_bytes();
-        let mut start = 0;
-        loop {
-            start = text::skip_lws(b, start);
-            if let Some(candidate) = b.get(start..start + n.len())
-                && candidate.eq_ignore_ascii_case(n)
-                && matches!(
-                    b.get(start + n.len()),
-                    None | Some(b'=' | b';' | b' ' | b'\t' | b'\r' | b'\n')
-                )
-            {
-                let mut i = text::skip_lws(b, start + n.len());
-                if b.get(i) != Some(&b'=') {
-                    return Some(None);
-                }
-                i = text::skip_lws(b, i + 1);
-                // A validated value is a quoted string, or runs to the next
-                // `;` (it cannot hold one) less trailing LWS.
-                let mut end = match b.get(i) {
-                    Some(b'"') => text::quoted_end(b, i).unwrap_or(b.len()),
-                    _ => scan::find_byte(b, i, b';').unwrap_or(b.len()),
-                };
-                while end > i && matches!(b[end - 1], b' ' | b'\t' | b'\r' | b'\n') {
-                    end -= 1;
-                }
-                return Some(self.raw.get(i..end));
-            }
-            start = next_param(b, start)?;
-        }
+        find_value(self.raw.as_bytes(), name.as_bytes()).map(|v| v.and_then(|r| self.raw.get(r)))
     }
 
     /// The value of a parameter that has one.
@@ -259,6 +222,41 @@ static PARAM_SPECIAL: [bool; 256] = {
 /// Where the parameter after the one at `i` starts (past the next `;`
 /// outside quotes).
 #[inline]
+/// Where the value of parameter `name` lies in the parameter text `b`
+/// (already validated): `Some(None)` for a parameter without a value.
+/// Compares the name where each parameter starts and jumps over the rest;
+/// only the match is split into name and value.
+pub(crate) fn find_value(b: &[u8], n: &[u8]) -> Option<Option<std::ops::Range<usize>>> {
+    let mut start = 0;
+    loop {
+        start = text::skip_lws(b, start);
+        if let Some(candidate) = b.get(start..start + n.len())
+            && candidate.eq_ignore_ascii_case(n)
+            && matches!(
+                b.get(start + n.len()),
+                None | Some(b'=' | b';' | b' ' | b'\t' | b'\r' | b'\n')
+            )
+        {
+            let mut i = text::skip_lws(b, start + n.len());
+            if b.get(i) != Some(&b'=') {
+                return Some(None);
+            }
+            i = text::skip_lws(b, i + 1);
+            // A validated value is a quoted string, or runs to the next
+            // `;` (it cannot hold one) less trailing LWS.
+            let mut end = match b.get(i) {
+                Some(b'"') => text::quoted_end(b, i).unwrap_or(b.len()),
+                _ => scan::find_byte(b, i, b';').unwrap_or(b.len()),
+            };
+            while end > i && matches!(b[end - 1], b' ' | b'\t' | b'\r' | b'\n') {
+                end -= 1;
+            }
+            return Some(Some(i..end));
+        }
+        start = next_param(b, start)?;
+    }
+}
+
 fn next_param(b: &[u8], mut i: usize) -> Option<usize> {
     while let Some(&c) = b.get(i) {
         if PARAM_SPECIAL[c as usize] {
