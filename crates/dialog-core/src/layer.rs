@@ -459,11 +459,7 @@ pub(crate) fn token(x: u64) -> String {
 /// Call-ID and From tag of a request we send.
 pub(crate) fn subscribe_key(request: &Message) -> Option<(String, String)> {
     let call_id = request.call_id()?.to_owned();
-    let from = request
-        .header::<sip_core::header::From<'_>>()?
-        .ok()?
-        .tag()?
-        .to_owned();
+    let from = request.tag(HeaderName::From)?.to_owned();
     Some((call_id, from))
 }
 

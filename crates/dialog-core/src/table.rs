@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use sip_core::Message;
-use sip_core::header::{CallId, From, To};
+use sip_core::header::{CallId, HeaderName};
 
 use crate::{Dialog, DialogId};
 
@@ -70,7 +70,7 @@ impl Dialogs {
 
 /// The To tag of `m`.
 pub(crate) fn to_tag(m: &Message) -> Option<&str> {
-    m.header::<To<'_>>()?.ok()?.tag()
+    m.tag(HeaderName::To)
 }
 
 /// The dialog id an incoming request names (as [`Match::Dialog`]), or
@@ -80,9 +80,8 @@ pub(crate) fn classify(request: &Message) -> Match {
         return Match::OutOfDialog;
     };
     let remote_tag = request
-        .header::<From<'_>>()
-        .and_then(Result::ok)
-        .and_then(|f| f.tag().map(str::to_owned))
+        .tag(HeaderName::From)
+        .map(str::to_owned)
         .unwrap_or_default();
     let call_id = request
         .header::<CallId<'_>>()

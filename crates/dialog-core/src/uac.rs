@@ -368,9 +368,8 @@ impl DialogLayer {
         let ci = self.client_invites.get_mut(&id)?;
         let local_tag = ci
             .request
-            .header::<sip_core::header::From<'_>>()
-            .and_then(Result::ok)
-            .and_then(|f| f.tag().map(str::to_owned))?;
+            .tag(sip_core::header::HeaderName::From)?
+            .to_owned();
         let did = DialogId {
             call_id: ci.request.call_id()?.to_owned(),
             local_tag,

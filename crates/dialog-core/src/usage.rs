@@ -310,10 +310,10 @@ pub(crate) fn unsupported<'a>(m: &'a Message, known: &[&str]) -> Vec<&'a str> {
 
 /// The dialog id of a request we send inside a dialog (From tag is ours).
 pub(crate) fn outgoing_dialog_id(m: &Message) -> Option<DialogId> {
-    use sip_core::header::{CallId, From, To};
+    use sip_core::header::{CallId, HeaderName};
     Some(DialogId {
         call_id: m.header::<CallId<'_>>()?.ok()?.0.to_owned(),
-        local_tag: m.header::<From<'_>>()?.ok()?.tag()?.to_owned(),
-        remote_tag: m.header::<To<'_>>()?.ok()?.tag()?.to_owned(),
+        local_tag: m.tag(HeaderName::From)?.to_owned(),
+        remote_tag: m.tag(HeaderName::To)?.to_owned(),
     })
 }

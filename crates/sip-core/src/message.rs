@@ -272,6 +272,26 @@ impl Message {
         self.body.get(&self.buf, &self.extra)
     }
 
+    /// The `tag` of the From or To header (`name`), as the typed header's
+    /// `tag()` gives it. The common shape (`[display] <uri>;params` without
+    /// quotes) is read straight from the field's bytes, without decoding
+    /// the rest of the header; anything else is parsed. `None` for any
+    /// other header.
+    pub fn tag(&self, name: HeaderName) -> Option<&str> {
+        if !matches!(name, HeaderName::From | HeaderName::To) {
+            return None;
+        }
+        let f = self.fields.iter().find(|f| f.kind == name)?;
+        let value = self.text(f.value)?;
+        if let Some(quick) = crate::header::quick_tag(value.as_bytes()) {
+            return quick.and_then(|r| value.get(r));
+        }
+        match name {
+            HeaderName::From => crate::header::From::parse(value).ok()?.tag(),
+            _ => crate::header::To::parse(value).ok()?.tag(),
+        }
+    }
+
     /// The Call-ID value.
     pub fn call_id(&self) -> Option<&str> {
         let f = self.fields.iter().find(|f| f.kind == HeaderName::CallId)?;
@@ -784,6 +804,48 @@ fn parse_start_line(b: &[u8], start: usize, stop: usize) -> Result<(StartLine, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Message::tag` answers what the typed From/To `tag()` answers, on
+    /// the fast path and off it.
+    #[test]
+    fn tag_agrees_with_the_typed_headers() {
+        let values = [
+            "<sip:rvoip@127.0.0.1:16071>;tag=30ed441c0c1611ab",
+            "\"Bob\" <sip:bob@example.com>;tag=a6c85cf",
+            "Bob <sip:bob@example.com> ; TAG = x1 ;other=2",
+            "<sip:bob@example.com>",
+            "<sip:bob@example.com>;tagx=1;tag=y",
+            "<sip:bob@example.com>;x=\"a;tag=no\";tag=yes",
+            "sip:bob@example.com;tag=addr-spec",
+            "<sip:bob@example.com;tag=in-uri>;tag=outside",
+            "<sip:bob@example.com>;tag",
+            "<sip:bob@example.com>\r\n ;tag=folded",
+        ];
+        for v in values {
+            let raw = format!(
+                "OPTIONS sip:b@example.com SIP/2.0\r\nFrom: {v}\r\nTo: {v}\r\n\
+                 Call-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+            );
+            let m = Message::parse(raw).expect(v);
+            let typed = m
+                .header::<crate::header::From<'_>>()
+                .and_then(Result::ok)
+                .and_then(|f| f.tag());
+            assert_eq!(m.tag(HeaderName::From), typed, "{v}");
+            let typed = m
+                .header::<crate::header::To<'_>>()
+                .and_then(Result::ok)
+                .and_then(|t| t.tag());
+            assert_eq!(m.tag(HeaderName::To), typed, "{v}");
+        }
+        let m = Message::parse(
+            "OPTIONS sip:b@example.com SIP/2.0\r\nFrom: <sip:a@b>;tag=1\r\nCall-ID: c\r\n\r\n",
+        )
+        .expect("parse");
+        assert_eq!(m.tag(HeaderName::From), Some("1"));
+        assert_eq!(m.tag(HeaderName::To), None, "absent");
+        assert_eq!(m.tag(HeaderName::CallId), None, "not a From or To");
+    }
     use crate::header::{CSeq, Via};
 
     const INVITE: &[u8] = b"INVITE sip:bob@biloxi.com SIP/2.0\r\n\

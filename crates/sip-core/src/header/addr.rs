@@ -200,6 +200,40 @@ impl<'a> To<'a> {
     }
 }
 
+/// The `tag` of a From or To value read straight from its bytes, for the
+/// shape nearly every message has: `[display] <uri>;params`, no quotes.
+/// `Some(None)` when it has no tag; `None` when the scan cannot be sure (a
+/// quoted display name or parameter, an addr-spec whose `;` may belong to
+/// the URI, a comma, a tag that is not a token): the caller parses then.
+pub(crate) fn quick_tag(b: &[u8]) -> Option<Option<std::ops::Range<usize>>> {
+    let lt = scan::find_any3(b, 0, b'<', b'"', b',')?;
+    if b[lt] != b'<' {
+        return None;
+    }
+    let gt = scan::find_any3(b, lt + 1, b'>', b'"', b',')?;
+    if b[gt] != b'>' {
+        return None;
+    }
+    let semi = text::skip_lws(b, gt + 1);
+    if semi == b.len() {
+        return Some(None);
+    }
+    if b[semi] != b';' || scan::find_any3(b, semi, b'"', b',', b',').is_some() {
+        return None;
+    }
+    let start = semi + 1;
+    match crate::params::find_value(&b[start..], b"tag") {
+        None | Some(None) => Some(None),
+        Some(Some(r)) => {
+            let r = start + r.start..start + r.end;
+            b[r.clone()]
+                .iter()
+                .all(|c| is_token_byte(*c))
+                .then_some(Some(r))
+        }
+    }
+}
+
 /// One `Contact` value (RFC 3261 §20.10): `*` or an address with
 /// parameters such as `q`, `expires`, `+sip.instance` and `reg-id`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]

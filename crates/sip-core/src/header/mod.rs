@@ -12,6 +12,7 @@ mod via;
 
 use std::fmt;
 
+pub(crate) use addr::quick_tag;
 pub use addr::{
     Contact, From, NameAddr, PAssertedIdentity, PPreferredIdentity, Path, RecordRoute, ReferTo,
     ReferredBy, Route, To,
