@@ -820,6 +820,9 @@ mod tests {
             "<sip:bob@example.com;tag=in-uri>;tag=outside",
             "<sip:bob@example.com>;tag",
             "<sip:bob@example.com>\r\n ;tag=folded",
+            "\"A \\\"<x>;tag=q\\\" B\" <sip:a@b>;tag=real",
+            "\"unterminated <sip:a@b>;tag=t",
+            "\"Bob\" \"Jr\" <sip:a@b>;tag=t2",
         ];
         for v in values {
             let raw = format!(
@@ -845,6 +848,20 @@ mod tests {
         assert_eq!(m.tag(HeaderName::From), Some("1"));
         assert_eq!(m.tag(HeaderName::To), None, "absent");
         assert_eq!(m.tag(HeaderName::CallId), None, "not a From or To");
+        // The common shapes take the fast path (it must not decline them).
+        for (v, tag) in [
+            (&values[0], Some("30ed441c0c1611ab")),
+            (&values[1], Some("a6c85cf")),
+            (&values[2], Some("x1")),
+            (&values[3], None),
+        ] {
+            let quick = crate::header::quick_tag(v.as_bytes()).expect(v);
+            assert_eq!(quick.and_then(|r| v.get(r)), tag, "{v}");
+        }
+        assert!(
+            crate::header::quick_tag(values[6].as_bytes()).is_none(),
+            "addr-spec"
+        );
     }
     use crate::header::{CSeq, Via};
 

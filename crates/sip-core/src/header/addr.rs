@@ -201,12 +201,17 @@ impl<'a> To<'a> {
 }
 
 /// The `tag` of a From or To value read straight from its bytes, for the
-/// shape nearly every message has: `[display] <uri>;params`, no quotes.
-/// `Some(None)` when it has no tag; `None` when the scan cannot be sure (a
-/// quoted display name or parameter, an addr-spec whose `;` may belong to
-/// the URI, a comma, a tag that is not a token): the caller parses then.
+/// shape nearly every message has: `[display] <uri>;params`, the display
+/// name a token list or one quoted string. `Some(None)` when it has no
+/// tag; `None` when the scan cannot be sure (a quote elsewhere, an
+/// addr-spec whose `;` may belong to the URI, a comma, a tag that is not a
+/// token): the caller parses then.
 pub(crate) fn quick_tag(b: &[u8]) -> Option<Option<std::ops::Range<usize>>> {
-    let lt = scan::find_any3(b, 0, b'<', b'"', b',')?;
+    let mut i = text::skip_lws(b, 0);
+    if b.get(i) == Some(&b'"') {
+        i = text::quoted_end(b, i)?;
+    }
+    let lt = scan::find_any3(b, i, b'<', b'"', b',')?;
     if b[lt] != b'<' {
         return None;
     }
