@@ -10,6 +10,10 @@ set -u
 BIN=${BIN:-/work/main/target/release/rvoip}
 RATES=${RATES:-"2000 4000 6000 8000 10000 12000 14000 16000 18000 20000"}
 DUR=${DUR:-3}
+# The same limit of calls in progress for both clients (see uac-rate.sh:
+# far higher limits overflow the server's socket buffer and turn drops
+# into 500 ms retransmission stalls).
+LIMIT=${LIMIT:-1000}
 PORT=16070; CPORT=16071
 cpu() { awk '{print $14+$15}' /proc/$1/stat 2>/dev/null || echo 0; }
 now() { date +%s.%N; }
@@ -26,10 +30,10 @@ server() { # $1 = rvoip|sipp; sets pid (a child of this shell, so it can be wait
 
 client() { # $1 = rvoip|sipp, $2 = rate, $3 = calls; prints "ok failed"
   if [ "$1" = rvoip ]; then
-    out=$($BIN sip call sip:service@127.0.0.1:$PORT --local 127.0.0.1:$CPORT --count $3 --rate $2 --concurrency 5000 2>&1)
+    out=$($BIN sip call sip:service@127.0.0.1:$PORT --local 127.0.0.1:$CPORT --count $3 --rate $2 --concurrency $LIMIT 2>&1)
     echo "$out" | sed -n 's/^calls: \([0-9]*\) ok, \([0-9]*\) failed.*/\1 \2/p'
   else
-    sipp -sn uac -p $CPORT 127.0.0.1:$PORT -r $2 -m $3 -l 20000 $sipp_common -trace_stat -stf /tmp/maxrate.csv >/dev/null 2>&1
+    sipp -sn uac -p $CPORT 127.0.0.1:$PORT -r $2 -m $3 -l $LIMIT $sipp_common -trace_stat -stf /tmp/maxrate.csv >/dev/null 2>&1
     tail -1 /tmp/maxrate.csv | awk -F';' '{print $16, $18}'
     rm -f /tmp/maxrate.csv
   fi
