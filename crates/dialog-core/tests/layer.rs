@@ -314,10 +314,12 @@ fn unacked_2xx_is_retransmitted_then_the_dialog_is_ended_with_bye() {
     );
 }
 
-#[test]
-fn cancel_before_the_answer_gives_487() {
-    let mut w = alice_bob(Conditions::hostile(), 5);
+/// Alice INVITEs bob, who never answers, and cancels at once; after 40 s
+/// her INVITE has its 487 and bob was told of the CANCEL once.
+fn cancelled_call(conditions: Conditions, seed: u64, bob_events: bool) -> World {
+    let mut w = alice_bob(conditions, seed);
     w.node("bob").tu.answer = None;
+    w.node("bob").layer.set_dialog_events(bob_events);
     let invite = w.invite("alice", "bob", BOB);
     // Cancelled at once: the CANCEL waits for a provisional response (§9.1).
     let now = w.now;
@@ -327,11 +329,18 @@ fn cancel_before_the_answer_gives_487() {
         w.node("alice").finals(invite),
         vec![StatusCode::REQUEST_TERMINATED]
     );
-    let bob = w.node("bob");
     assert_eq!(
-        bob.count(|e| matches!(e, Event::Dialog(DialogEvent::Cancelled { .. }))),
+        w.node("bob")
+            .count(|e| matches!(e, Event::Dialog(DialogEvent::Cancelled { .. }))),
         1
     );
+    w
+}
+
+#[test]
+fn cancel_before_the_answer_gives_487() {
+    let mut w = cancelled_call(Conditions::hostile(), 5, true);
+    let bob = w.node("bob");
     assert_eq!(
         bob.ended().iter().map(|e| e.2).collect::<Vec<_>>(),
         vec![EndReason::Cancelled]
@@ -767,23 +776,8 @@ fn dialog_events_switched_off_are_not_queued_but_calls_and_cancel_still_work() {
     );
 
     // Cancelled is always reported: the TU must learn its INVITE is gone.
-    let mut w = alice_bob(Conditions::perfect(), 4);
-    w.node("bob").tu.answer = None;
-    w.node("bob").layer.set_dialog_events(false);
-    let invite = w.invite("alice", "bob", BOB);
-    w.run_for(secs(0.5));
-    let now = w.now;
-    w.node("alice").layer.cancel(now, invite).expect("cancel");
-    w.run_for(secs(2.0));
-    assert_eq!(
-        w.node("alice").finals(invite),
-        vec![StatusCode::REQUEST_TERMINATED]
-    );
+    let mut w = cancelled_call(Conditions::perfect(), 4, false);
     let bob = w.node("bob");
-    assert_eq!(
-        bob.count(|e| matches!(e, Event::Dialog(DialogEvent::Cancelled { .. }))),
-        1
-    );
     assert_eq!(
         bob.count(|e| matches!(e, Event::Dialog(d) if !matches!(d, DialogEvent::Cancelled { .. }))),
         0
