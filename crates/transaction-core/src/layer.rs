@@ -462,6 +462,13 @@ mod tests {
         .expect("response")
     }
 
+    fn udp_target() -> Target {
+        Target {
+            transport: Transport::Udp,
+            addr: "192.0.2.20:5060".parse().expect("addr"),
+        }
+    }
+
     /// Completed and Accepted last up to 64·T1 and never retransmit the
     /// request: it is not kept through them.
     #[test]
@@ -469,10 +476,7 @@ mod tests {
         for (method, code) in [("INVITE", 200), ("INVITE", 486), ("BYE", 200)] {
             let mut layer = TransactionLayer::new(crate::Config::default());
             let now = Instant::now();
-            let target = Target {
-                transport: Transport::Udp,
-                addr: "192.0.2.20:5060".parse().expect("addr"),
-            };
+            let target = udp_target();
             let id = layer
                 .send_request(now, request(method), target)
                 .expect("sent");
@@ -530,10 +534,7 @@ mod tests {
     fn wake_ups_hold_one_entry_per_transaction() {
         let mut layer = TransactionLayer::new(crate::Config::default());
         let t0 = Instant::now();
-        let target = Target {
-            transport: Transport::Udp,
-            addr: "192.0.2.20:5060".parse().expect("addr"),
-        };
+        let target = udp_target();
         let id = layer
             .send_request(t0, request("INVITE"), target)
             .expect("sent");
