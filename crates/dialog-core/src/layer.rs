@@ -854,7 +854,7 @@ impl DialogLayer {
             let creates = code.is_some_and(StatusCode::is_success)
                 && self.subscription_flows.contains_key(&id);
             let tag = creates
-                .then(|| crate::table::to_tag(&response).map(str::to_owned))
+                .then(|| response.tag(HeaderName::To).map(str::to_owned))
                 .flatten();
             let sent = self.tx.send_response(now, id, response);
             if is_final && sent.is_ok() {

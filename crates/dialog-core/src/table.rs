@@ -68,15 +68,10 @@ impl Dialogs {
     }
 }
 
-/// The To tag of `m`.
-pub(crate) fn to_tag(m: &Message) -> Option<&str> {
-    m.tag(HeaderName::To)
-}
-
 /// The dialog id an incoming request names (as [`Match::Dialog`]), or
 /// [`Match::OutOfDialog`] when it has no To tag.
 pub(crate) fn classify(request: &Message) -> Match {
-    let Some(local_tag) = to_tag(request).map(str::to_owned) else {
+    let Some(local_tag) = request.tag(HeaderName::To).map(str::to_owned) else {
         return Match::OutOfDialog;
     };
     let remote_tag = request

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use sip_core::header::RSeq;
+use sip_core::header::{HeaderName, RSeq};
 use sip_core::{Message, Method, StatusCode};
 use transaction_core::TransactionId;
 
@@ -229,7 +229,7 @@ impl DialogLayer {
                 self.send_cancel(now, id);
             }
         }
-        let to_tag = crate::table::to_tag(&response).map(str::to_owned);
+        let to_tag = response.tag(HeaderName::To).map(str::to_owned);
         if code.0 > 100
             && code.0 < 300
             && let Some(tag) = to_tag
@@ -293,13 +293,13 @@ impl DialogLayer {
         let Some(ci) = self.client_invites.remove(&id) else {
             return;
         };
+        // `dialogs` is already exact: fork_dialog reserves one at a time.
         let ClientInvite {
             request,
             target,
-            mut dialogs,
+            dialogs,
             ..
         } = *ci;
-        dialogs.shrink_to_fit();
         let chosen = chosen.and_then(|c| dialogs.iter().position(|d| d == c));
         let answered = AnsweredInvite {
             request: request.to_bytes(),
@@ -315,7 +315,7 @@ impl DialogLayer {
     /// and passes up only 2xx): a retransmission of the chosen one is
     /// ACKed again; any other fork is ACKed and ended with BYE (§13.2.2.4).
     fn on_late_2xx(&mut self, now: Instant, id: TransactionId, response: &Message) {
-        let Some(tag) = crate::table::to_tag(response) else {
+        let Some(tag) = response.tag(HeaderName::To) else {
             return;
         };
         let Some(ai) = self.answered_invites.get(&id) else {
@@ -366,10 +366,7 @@ impl DialogLayer {
         tag: String,
     ) -> Option<(DialogId, bool)> {
         let ci = self.client_invites.get_mut(&id)?;
-        let local_tag = ci
-            .request
-            .tag(sip_core::header::HeaderName::From)?
-            .to_owned();
+        let local_tag = ci.request.tag(HeaderName::From)?.to_owned();
         let did = DialogId {
             call_id: ci.request.call_id()?.to_owned(),
             local_tag,

@@ -273,10 +273,10 @@ impl Message {
     }
 
     /// The `tag` of the From or To header (`name`), as the typed header's
-    /// `tag()` gives it. The common shape (`[display] <uri>;params` without
-    /// quotes) is read straight from the field's bytes, without decoding
-    /// the rest of the header; anything else is parsed. `None` for any
-    /// other header.
+    /// `tag()` gives it. The common shape (`[display] <uri>;params`, the
+    /// display name tokens or one quoted string) is read straight from the
+    /// field's bytes, without decoding the rest of the header; anything
+    /// else is parsed. `None` for any other header.
     pub fn tag(&self, name: HeaderName) -> Option<&str> {
         if !matches!(name, HeaderName::From | HeaderName::To) {
             return None;

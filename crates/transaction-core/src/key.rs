@@ -2,7 +2,7 @@
 //! requests, with the RFC 2543 fallback when the branch lacks the magic
 //! cookie).
 
-use sip_core::header::{CSeq, CallId, From, HeaderName, MAGIC_COOKIE, To, Via};
+use sip_core::header::{CSeq, CallId, From, HeaderName, MAGIC_COOKIE, Via};
 use sip_core::{Message, Method};
 
 /// Identifies a transaction in the layer's map.
@@ -148,7 +148,7 @@ pub(crate) fn server_key(req: &Message) -> Option<Key> {
 /// For RFC 2543 ACK matching (§17.2.3): the To tag of the ACK must equal the
 /// To tag of the response the transaction sent.
 pub(crate) fn to_tag(m: &Message) -> Option<String> {
-    m.header::<To<'_>>()?.ok()?.tag().map(str::to_owned)
+    m.tag(HeaderName::To).map(str::to_owned)
 }
 
 #[cfg(test)]

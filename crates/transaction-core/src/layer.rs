@@ -170,14 +170,11 @@ impl TransactionLayer {
             tx.timers.scheduled = None;
             // Every timer of this transaction that is due, earliest first;
             // firing one may arm or disarm others, or end the transaction.
-            while let Some((timer, _)) = self
-                .get(id)
-                .and_then(|tx| tx.timers.earliest())
-                .filter(|(_, due)| *due <= now)
+            while let Some(tx) = self.get_mut(id)
+                && let Some((timer, due)) = tx.timers.earliest()
+                && due <= now
             {
-                if let Some(tx) = self.get_mut(id) {
-                    tx.timers.set(timer, None);
-                }
+                tx.timers.set(timer, None);
                 self.fire(now, id, timer);
             }
             self.schedule(id);
