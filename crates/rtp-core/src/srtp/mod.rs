@@ -380,16 +380,11 @@ impl SrtpContext {
     /// MKI and tag (RFC 3711 §3.3, RFC 7714 §8).
     pub fn protect_rtp(&mut self, buf: &mut Vec<u8>) -> Result<(), Error> {
         let (header_len, ssrc, seq) = rtp_header(buf)?;
-        let streams = self.rtp_streams.len();
         let window = self.options.window;
-        let stream = match self.rtp_streams.get_mut(&ssrc) {
-            Some(s) => s,
-            None if streams >= MAX_STREAMS => return Err(Error::TooManyStreams),
-            None => self
-                .rtp_streams
-                .entry(ssrc)
-                .or_insert(RtpStream::new(seq, window)),
-        };
+        let mut fresh = None;
+        let stream = stream_of(&mut self.rtp_streams, ssrc, &mut fresh, || {
+            RtpStream::new(seq, window)
+        })?;
         let roc = stream.guess_roc(seq);
         if roc == u32::MAX && seq == u16::MAX {
             return Err(Error::KeyExhausted);
@@ -405,6 +400,9 @@ impl SrtpContext {
             self.options.mki.as_deref(),
         );
         stream.update(roc, seq);
+        if let Some(stream) = fresh {
+            self.rtp_streams.insert(ssrc, stream);
+        }
         Ok(())
     }
 
@@ -417,13 +415,11 @@ impl SrtpContext {
             return Err(Error::Malformed("SRTP packet shorter than header and tag"));
         }
         // A new stream is kept only once its first packet authenticates.
-        let count = self.rtp_streams.len();
+        let window = self.options.window;
         let mut fresh = None;
-        let stream = match self.rtp_streams.get_mut(&ssrc) {
-            Some(s) => s,
-            None if count >= MAX_STREAMS => return Err(Error::TooManyStreams),
-            None => fresh.insert(RtpStream::new(seq, self.options.window)),
-        };
+        let stream = stream_of(&mut self.rtp_streams, ssrc, &mut fresh, || {
+            RtpStream::new(seq, window)
+        })?;
         let roc = stream.guess_roc(seq);
         let index = (u64::from(roc) << 16) | u64::from(seq);
         stream.replay.check(index)?;
@@ -447,16 +443,11 @@ impl SrtpContext {
     /// appending the E flag and SRTCP index, MKI and tag (RFC 3711 §3.4).
     pub fn protect_rtcp(&mut self, buf: &mut Vec<u8>) -> Result<(), Error> {
         let ssrc = rtcp_ssrc(buf)?;
-        let streams = self.rtcp_streams.len();
         let window = self.options.window;
-        let stream = match self.rtcp_streams.get_mut(&ssrc) {
-            Some(s) => s,
-            None if streams >= MAX_STREAMS => return Err(Error::TooManyStreams),
-            None => self
-                .rtcp_streams
-                .entry(ssrc)
-                .or_insert(RtcpStream::new(window)),
-        };
+        let mut fresh = None;
+        let stream = stream_of(&mut self.rtcp_streams, ssrc, &mut fresh, || {
+            RtcpStream::new(window)
+        })?;
         let index = stream.next_index;
         if index >= 1 << 31 {
             return Err(Error::KeyExhausted);
@@ -465,6 +456,9 @@ impl SrtpContext {
         let encrypt = !self.options.unencrypted_srtcp;
         self.rtcp
             .seal_rtcp(buf, ssrc, index, encrypt, self.options.mki.as_deref());
+        if let Some(stream) = fresh {
+            self.rtcp_streams.insert(ssrc, stream);
+        }
         Ok(())
     }
 
@@ -481,13 +475,11 @@ impl SrtpContext {
         let at = self.rtcp.rtcp_index_at(buf.len(), self.mki_len());
         let word = u32::from_be_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
         let index = word & 0x7FFF_FFFF;
-        let count = self.rtcp_streams.len();
+        let window = self.options.window;
         let mut fresh = None;
-        let stream = match self.rtcp_streams.get_mut(&ssrc) {
-            Some(s) => s,
-            None if count >= MAX_STREAMS => return Err(Error::TooManyStreams),
-            None => fresh.insert(RtcpStream::new(self.options.window)),
-        };
+        let stream = stream_of(&mut self.rtcp_streams, ssrc, &mut fresh, || {
+            RtcpStream::new(window)
+        })?;
         stream.replay.check(u64::from(index))?;
         self.rtcp
             .open_rtcp(buf, ssrc, self.options.mki.as_deref())?;
@@ -496,6 +488,23 @@ impl SrtpContext {
             self.rtcp_streams.insert(ssrc, stream);
         }
         Ok(())
+    }
+}
+
+/// The stream of `ssrc`: the one kept, or a new one in `fresh` when the
+/// context has room (one map lookup for a known stream). The caller keeps
+/// `fresh` once the packet has gone through.
+fn stream_of<'a, S>(
+    streams: &'a mut HashMap<u32, S>,
+    ssrc: u32,
+    fresh: &'a mut Option<S>,
+    new: impl FnOnce() -> S,
+) -> Result<&'a mut S, Error> {
+    let full = streams.len() >= MAX_STREAMS;
+    match streams.get_mut(&ssrc) {
+        Some(s) => Ok(s),
+        None if full => Err(Error::TooManyStreams),
+        None => Ok(fresh.insert(new())),
     }
 }
 
