@@ -137,6 +137,8 @@ pub struct JitterBuffer<T> {
     started: bool,
     /// Transit times (µs) of recent packets, oldest first.
     transits: VecDeque<i64>,
+    /// Room to order `transits` in for the percentile, kept between uses.
+    scratch: Vec<i64>,
     /// Playout time of timestamp 0, in µs since `epoch`.
     offset: Option<i64>,
     /// Timestamp ticks per packet, as last measured.
@@ -162,6 +164,7 @@ impl<T> JitterBuffer<T> {
             played: 0,
             started: false,
             transits: VecDeque::with_capacity(config.window),
+            scratch: Vec::with_capacity(config.window),
             offset: None,
             frame_ticks: i64::from(clock_rate / 50),
             since_shrink: 0,
@@ -217,12 +220,14 @@ impl<T> JitterBuffer<T> {
         self.offset = None;
     }
 
-    fn target_delay(&self) -> Duration {
+    fn target_delay(&mut self) -> Duration {
         let n = self.transits.len();
         if n < 10 {
             return self.config.initial_delay;
         }
-        let mut sorted: Vec<i64> = self.transits.iter().copied().collect();
+        let sorted = &mut self.scratch;
+        sorted.clear();
+        sorted.extend(self.transits.iter().copied());
         let p95 = *sorted.select_nth_unstable((n * 95).div_ceil(100) - 1).1;
         let min = sorted.iter().copied().min().unwrap_or(p95);
         let spread = Duration::from_micros((p95 - min).max(0) as u64);
