@@ -1,0 +1,336 @@
+//! The server side of digest authentication (RFC 7616, RFC 8760; RFC 3261
+//! §22.4): challenges, and verification in two steps around the one thing
+//! that needs I/O, the credential lookup:
+//!
+//! ```text
+//! request ──inspect──▶ Attempt ──(shell looks up HA1)──▶ verify ──▶ Ok / Reject
+//!    │                                                               │
+//!    └─ no or unusable credentials: Reject ──▶ 401 with challenges() ◀┘
+//! ```
+//!
+//! Nonces are stateless (see [`NonceKey`]); the only state is the highest
+//! nonce-count seen per nonce in use, kept until the nonce expires, so a
+//! replayed request is refused.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sip_core::header::Credentials;
+use subtle::ConstantTimeEq;
+
+use crate::Algorithm;
+use crate::nonce::{NonceInfo, NonceKey};
+
+/// Settings of a [`DigestServer`].
+#[derive(Clone, Debug)]
+pub struct DigestConfig {
+    /// The protection realm (usually the SIP domain).
+    pub realm: String,
+    /// Algorithms offered, one challenge each, in this order (the most
+    /// preferred first; many phones answer the first they understand).
+    pub algorithms: Vec<Algorithm>,
+    /// How long a nonce may be used; an older one earns `stale=true`.
+    pub nonce_ttl: Duration,
+    /// Accept answers without `qop` (RFC 2069 clients). Such a nonce is
+    /// good for one request, as no nonce-count can protect a second.
+    pub allow_no_qop: bool,
+    /// Most nonces whose nonce-count is tracked at once.
+    pub max_tracked: usize,
+}
+
+impl DigestConfig {
+    /// Defaults for `realm`: SHA-256 then MD5, nonces for 5 minutes,
+    /// answers without qop accepted once per nonce.
+    pub fn new(realm: impl Into<String>) -> DigestConfig {
+        DigestConfig {
+            realm: realm.into(),
+            algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
+            nonce_ttl: Duration::from_secs(300),
+            allow_no_qop: true,
+            max_tracked: 1 << 20,
+        }
+    }
+}
+
+/// Why credentials were not accepted. Every case is answered with a fresh
+/// challenge (401/407); only [`Reject::BadCredentials`] counts as a failed
+/// attempt, and only [`Reject::Stale`] sets `stale=true`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Reject {
+    /// No credentials for our realm (or none at all).
+    NoCredentials,
+    /// Credentials that do not parse or lack a required parameter.
+    Malformed,
+    /// A nonce we did not issue (forged, altered, or from another realm
+    /// or secret).
+    UnknownNonce,
+    /// An algorithm we do not offer.
+    Algorithm,
+    /// No `qop` while answers without it are refused, or a `qop` other
+    /// than `auth`.
+    Qop,
+    /// The `uri` parameter is not the Request-URI.
+    Uri,
+    /// The `opaque` parameter is not ours.
+    Opaque,
+    /// Unknown user or wrong password (indistinguishable by design).
+    BadCredentials,
+    /// Right password, but the nonce expired (or, without qop, was used).
+    Stale,
+    /// A nonce-count already seen for this nonce.
+    Replay,
+}
+
+impl Reject {
+    /// True when this counts as a failed password attempt.
+    pub fn is_failure(self) -> bool {
+        self == Reject::BadCredentials
+    }
+
+    /// True when the new challenge should carry `stale=true`.
+    pub fn is_stale(self) -> bool {
+        self == Reject::Stale
+    }
+}
+
+/// Credentials that passed every check not needing the stored HA1.
+#[derive(Clone, Debug)]
+pub struct Attempt<'a> {
+    /// The user name given.
+    pub username: Cow<'a, str>,
+    /// The algorithm answered.
+    pub algorithm: Algorithm,
+    nonce: Cow<'a, str>,
+    info: NonceInfo,
+    uri: Cow<'a, str>,
+    response: Cow<'a, str>,
+    /// `(nc text, nc, cnonce)` when qop=auth.
+    qop: Option<(Cow<'a, str>, u32, Cow<'a, str>)>,
+}
+
+struct Seen {
+    issued: u64,
+    nc: u32,
+}
+
+/// A digest authenticator for one realm (sans-IO: time is passed in).
+pub struct DigestServer {
+    config: DigestConfig,
+    key: NonceKey,
+    opaque: String,
+    next_unique: u64,
+    seen: HashMap<u64, Seen>,
+    /// Tracked nonces in first-use order, for expiry.
+    order: VecDeque<(u64, u64)>,
+    /// Nonces issued at or before this time may have been forgotten to
+    /// make room, so one of them not in `seen` is treated as used.
+    forgotten_before: u64,
+    dummy_ha1: [String; 3],
+}
+
+fn unix(now: SystemTime) -> u64 {
+    now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl DigestServer {
+    /// A server for `config`, signing nonces with `secret`; `seed` (random
+    /// at start-up) makes nonces unique across restarts.
+    pub fn new(config: DigestConfig, secret: &[u8], seed: u64) -> DigestServer {
+        let key = NonceKey::new(secret);
+        let opaque =
+            Algorithm::Sha256.hash(&[b"opaque", config.realm.as_bytes(), secret])[..32].to_string();
+        let dummy_ha1 = Algorithm::ALL.map(|a| a.ha1("", "", &opaque));
+        DigestServer {
+            config,
+            key,
+            opaque,
+            next_unique: seed,
+            seen: HashMap::new(),
+            order: VecDeque::new(),
+            forgotten_before: 0,
+            dummy_ha1,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &DigestConfig {
+        &self.config
+    }
+
+    /// The header values of a challenge (`WWW-Authenticate` for a UAS or
+    /// registrar, `Proxy-Authenticate` for a proxy): one per offered
+    /// algorithm, all with the same fresh nonce.
+    pub fn challenges(&mut self, now: SystemTime, stale: bool) -> Vec<String> {
+        self.next_unique = self.next_unique.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let nonce = self.key.issue(
+            &self.config.realm,
+            NonceInfo {
+                issued: unix(now),
+                unique: self.next_unique,
+            },
+        );
+        let stale = if stale { ", stale=true" } else { "" };
+        self.config
+            .algorithms
+            .iter()
+            .map(|a| {
+                format!(
+                    "Digest realm=\"{}\", nonce=\"{nonce}\", opaque=\"{}\", algorithm={a}, qop=\"auth\"{stale}",
+                    self.config.realm, self.opaque
+                )
+            })
+            .collect()
+    }
+
+    /// First step: checks the credentials' form, realm, nonce, algorithm,
+    /// qop, uri and opaque for a request with `method` to `request_uri`.
+    pub fn inspect<'a>(
+        &self,
+        credentials: &Credentials<'a>,
+        request_uri: &str,
+    ) -> Result<Attempt<'a>, Reject> {
+        if !credentials.is_digest() {
+            return Err(Reject::NoCredentials);
+        }
+        let realm = credentials.param("realm").ok_or(Reject::Malformed)?;
+        if realm != self.config.realm {
+            return Err(Reject::NoCredentials);
+        }
+        let field = |name| credentials.param(name).ok_or(Reject::Malformed);
+        let username = field("username")?;
+        let nonce = field("nonce")?;
+        let uri = field("uri")?;
+        let response = field("response")?;
+        if username.is_empty() || username.len() > 256 {
+            return Err(Reject::Malformed);
+        }
+        let info = self
+            .key
+            .check(&self.config.realm, &nonce)
+            .ok_or(Reject::UnknownNonce)?;
+        let algorithm = match credentials.param("algorithm") {
+            None => Algorithm::Md5,
+            Some(name) => Algorithm::from_name(&name).ok_or(Reject::Algorithm)?,
+        };
+        if !self.config.algorithms.contains(&algorithm) {
+            return Err(Reject::Algorithm);
+        }
+        let qop = match credentials.param("qop") {
+            Some(q) if q.eq_ignore_ascii_case("auth") => {
+                let nc_text = field("nc")?;
+                let nc = (nc_text.len() == 8)
+                    .then(|| u32::from_str_radix(&nc_text, 16).ok())
+                    .flatten()
+                    .filter(|&nc| nc > 0)
+                    .ok_or(Reject::Malformed)?;
+                Some((nc_text, nc, field("cnonce")?))
+            }
+            Some(_) => return Err(Reject::Qop),
+            None if self.config.allow_no_qop => None,
+            None => return Err(Reject::Qop),
+        };
+        if let Some(opaque) = credentials.param("opaque")
+            && opaque != self.opaque
+        {
+            return Err(Reject::Opaque);
+        }
+        if uri != request_uri && !same_uri(&uri, request_uri) {
+            return Err(Reject::Uri);
+        }
+        Ok(Attempt {
+            username,
+            algorithm,
+            nonce,
+            info,
+            uri,
+            response,
+            qop,
+        })
+    }
+
+    /// Second step: checks the answer against the stored HA1 for the
+    /// attempt's user, realm and algorithm (`None` when there is no such
+    /// user: the work and the outcome are then those of a wrong password),
+    /// then the nonce's age and nonce-count.
+    pub fn verify(
+        &mut self,
+        now: SystemTime,
+        method: &str,
+        attempt: &Attempt<'_>,
+        ha1: Option<&str>,
+    ) -> Result<(), Reject> {
+        let known = ha1.is_some();
+        let ha1 = ha1.unwrap_or(&self.dummy_ha1[attempt.algorithm as usize]);
+        let expected = attempt.algorithm.response(
+            ha1,
+            &attempt.nonce,
+            attempt.qop.as_ref().map(|(t, _, c)| (&**t, &**c)),
+            method,
+            &attempt.uri,
+        );
+        let right = expected
+            .as_bytes()
+            .ct_eq(attempt.response.to_ascii_lowercase().as_bytes());
+        if !(bool::from(right) && known) {
+            return Err(Reject::BadCredentials);
+        }
+        let now = unix(now);
+        let issued = attempt.info.issued;
+        if issued.saturating_add(self.config.nonce_ttl.as_secs()) < now
+            || issued > now.saturating_add(60)
+        {
+            return Err(Reject::Stale);
+        }
+        self.forget_expired(now);
+        let nc = attempt.qop.as_ref().map_or(0, |q| q.1);
+        match self.seen.get_mut(&attempt.info.unique) {
+            // Without qop a nonce is good once; with qop the count must rise.
+            Some(_) if nc == 0 => Err(Reject::Stale),
+            Some(seen) if nc <= seen.nc => Err(Reject::Replay),
+            Some(seen) => {
+                seen.nc = nc;
+                Ok(())
+            }
+            None if issued <= self.forgotten_before => Err(Reject::Stale),
+            None => {
+                if self.seen.len() >= self.config.max_tracked
+                    && let Some((old_issued, old)) = self.order.pop_front()
+                {
+                    self.seen.remove(&old);
+                    self.forgotten_before = self.forgotten_before.max(old_issued);
+                }
+                self.seen.insert(attempt.info.unique, Seen { issued, nc });
+                self.order.push_back((issued, attempt.info.unique));
+                Ok(())
+            }
+        }
+    }
+
+    fn forget_expired(&mut self, now: u64) {
+        let ttl = self.config.nonce_ttl.as_secs();
+        while let Some(&(issued, unique)) = self.order.front() {
+            if issued.saturating_add(ttl) >= now {
+                break;
+            }
+            self.order.pop_front();
+            if self.seen.get(&unique).is_some_and(|s| s.issued == issued) {
+                self.seen.remove(&unique);
+            }
+        }
+    }
+
+    /// Nonces whose nonce-count is being tracked.
+    pub fn tracked(&self) -> usize {
+        self.seen.len()
+    }
+}
+
+/// Two URIs equal by RFC 3261 §19.1.4 (clients may re-escape or reorder
+/// parameters of the Request-URI in `uri`).
+fn same_uri(a: &str, b: &str) -> bool {
+    match (sip_core::Uri::parse(a), sip_core::Uri::parse(b)) {
+        (Ok(a), Ok(b)) => a.equivalent(&b),
+        _ => false,
+    }
+}
