@@ -12,6 +12,8 @@
 //!   the caller does (from users-core or any store of HA1 values).
 //! - [`FailureLimiter`]: bans a source address or a user name after too
 //!   many failed attempts in a window.
+//! - [`CredentialStore`]: where HA1 values come from (users-core's
+//!   database, or [`MemoryCredentials`]).
 //! - [`DigestClient`]: answers a 401/407 with the strongest algorithm
 //!   offered, a client nonce and a nonce-count.
 //!
@@ -47,9 +49,11 @@ mod client;
 mod limiter;
 mod nonce;
 mod server;
+mod store;
 
 pub use algorithm::Algorithm;
 pub use client::{ClientError, DigestClient};
 pub use limiter::{Ban, FailureLimiter, Limit, LimiterConfig};
 pub use nonce::{NonceInfo, NonceKey};
 pub use server::{Attempt, DigestConfig, DigestServer, Reject};
+pub use store::{CredentialStore, MemoryCredentials, StoreError};

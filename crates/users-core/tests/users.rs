@@ -1,0 +1,199 @@
+//! users-core against a real SQLite file and a real PostgreSQL server (named by
+//! `RVOIP_TEST_POSTGRES`, which `.ci/run` sets after starting it).
+
+use auth_core::{Algorithm, CredentialStore};
+use users_core::{NewAccount, Role, UserError, Users};
+
+fn temp_db(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("rvoip-users-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join("users.db").to_string_lossy().into_owned()
+}
+
+async fn lifecycle(users: &Users) {
+    let mut new = NewAccount::new("alice", "Example.COM", "correct horse");
+    new.display_name = Some("Alice A.".into());
+    new.roles = vec![Role::User, Role::Agent];
+    let alice = users.add(&new).await.expect("add");
+    assert_eq!(alice.aor(), "alice@example.com");
+    assert!(
+        matches!(users.add(&new).await, Err(UserError::Duplicate(a)) if a == "alice@example.com")
+    );
+    let weak = NewAccount::new("bob", "example.com", "bob12345");
+    assert!(matches!(
+        users.add(&weak).await,
+        Err(UserError::WeakPassword(_))
+    ));
+    let odd = NewAccount::new("bo b", "example.com", "correct horse");
+    assert!(matches!(users.add(&odd).await, Err(UserError::Invalid(_))));
+    users
+        .add(&NewAccount::new("bob", "example.com", "battery staple"))
+        .await
+        .expect("bob");
+
+    let got = users
+        .get("alice", "example.com")
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(got, alice);
+    assert_eq!(got.roles, vec![Role::User, Role::Agent]);
+    let names: Vec<String> = users
+        .list()
+        .await
+        .expect("list")
+        .iter()
+        .map(|a| a.aor())
+        .collect();
+    assert_eq!(names, ["alice@example.com", "bob@example.com"]);
+
+    // Digest credentials for the domain as realm, every algorithm; no
+    // password stored in the clear.
+    for a in Algorithm::ALL {
+        let ha1 = users.ha1("alice", "example.com", a).await.expect("ha1");
+        assert_eq!(ha1, Some(a.ha1("alice", "example.com", "correct horse")));
+    }
+    assert_eq!(
+        users
+            .ha1("alice", "example.org", Algorithm::Md5)
+            .await
+            .expect("ha1"),
+        None
+    );
+    assert!(
+        users
+            .check_password("alice", "example.com", "correct horse")
+            .await
+            .expect("check")
+    );
+    assert!(
+        !users
+            .check_password("alice", "example.com", "wrong horse")
+            .await
+            .expect("check")
+    );
+    assert!(
+        !users
+            .check_password("carol", "example.com", "correct horse")
+            .await
+            .expect("check")
+    );
+
+    // A new password replaces the HA1 values.
+    users
+        .set_password("alice", "example.com", "new stable pass")
+        .await
+        .expect("passwd");
+    assert_eq!(
+        users
+            .ha1("alice", "example.com", Algorithm::Sha256)
+            .await
+            .expect("ha1"),
+        Some(Algorithm::Sha256.ha1("alice", "example.com", "new stable pass"))
+    );
+    assert!(matches!(
+        users
+            .set_password("carol", "example.com", "new stable pass")
+            .await,
+        Err(UserError::Unknown(_))
+    ));
+
+    // Disabled accounts do not authenticate.
+    users
+        .set_enabled("alice", "example.com", false)
+        .await
+        .expect("disable");
+    assert_eq!(
+        users
+            .ha1("alice", "example.com", Algorithm::Md5)
+            .await
+            .expect("ha1"),
+        None
+    );
+    assert!(
+        !users
+            .check_password("alice", "example.com", "new stable pass")
+            .await
+            .expect("check")
+    );
+    users
+        .set_enabled("alice", "example.com", true)
+        .await
+        .expect("enable");
+
+    // API keys: shown once, stored hashed, checked.
+    let (info, key) = users
+        .create_api_key("alice", "example.com", "provisioning")
+        .await
+        .expect("key");
+    assert!(key.starts_with(&format!("rvk_{}_", info.id)));
+    let owner = users
+        .check_api_key(&key)
+        .await
+        .expect("check")
+        .expect("valid");
+    assert_eq!(owner.aor(), "alice@example.com");
+    let mut forged = key.clone();
+    forged.pop();
+    forged.push(if key.ends_with('A') { 'B' } else { 'A' });
+    assert_eq!(users.check_api_key(&forged).await.expect("check"), None);
+    assert_eq!(
+        users.check_api_key("rvk_nothing").await.expect("check"),
+        None
+    );
+    assert_eq!(
+        users.api_keys("alice", "example.com").await.expect("keys"),
+        vec![info]
+    );
+
+    // Delete takes credentials and keys along.
+    users.delete("alice", "example.com").await.expect("delete");
+    assert!(
+        users
+            .get("alice", "example.com")
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert_eq!(users.check_api_key(&key).await.expect("check"), None);
+    assert_eq!(
+        users
+            .ha1("alice", "example.com", Algorithm::Md5)
+            .await
+            .expect("ha1"),
+        None
+    );
+    assert!(matches!(
+        users.delete("alice", "example.com").await,
+        Err(UserError::Unknown(_))
+    ));
+}
+
+#[tokio::test]
+async fn accounts_on_sqlite_survive_a_reopen() {
+    let path = temp_db("lifecycle");
+    let users = Users::open(&path).await.expect("open");
+    lifecycle(&users).await;
+    drop(users);
+    let again = Users::open(&path).await.expect("reopen");
+    let names: Vec<String> = again
+        .list()
+        .await
+        .expect("list")
+        .iter()
+        .map(|a| a.aor())
+        .collect();
+    assert_eq!(names, ["bob@example.com"]);
+}
+
+#[tokio::test]
+async fn accounts_on_postgres() {
+    let url = std::env::var("RVOIP_TEST_POSTGRES")
+        .expect("RVOIP_TEST_POSTGRES must name a PostgreSQL database (.ci/run starts one)");
+    let users = Users::open(&url).await.expect("open postgres");
+    for a in users.list().await.expect("list") {
+        users.delete(&a.username, &a.domain).await.expect("clean");
+    }
+    lifecycle(&users).await;
+}
