@@ -1,0 +1,433 @@
+//! REGISTER processing in the order of RFC 3261 §10.3, sans-IO.
+//!
+//! ```text
+//! REGISTER ─▶ check ──────────────▶ (caller authenticates) ─▶ process ─▶ Decision
+//!             1 domain, 2 Require,                              6 Contact,   │ response +
+//!             5 AOR from To                                     7 bindings   │ changes
+//!                                                                            ▼
+//!                                   caller writes changes to its store ─▶ commit (timers, events)
+//! ```
+//!
+//! Expiry: [`Registrar::poll_timeout`] says when, [`Registrar::due`] which
+//! AORs to look at, [`Registrar::expire`] which of their bindings to drop.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::time::{Duration, SystemTime};
+
+use sip_core::builder::response_to;
+use sip_core::header::{
+    CSeq, CallId, Contact, Expires, HeaderName, Path, Require, Supported, To, UserAgent,
+};
+use sip_core::{Message, StatusCode, Uri};
+
+use crate::{Aor, Binding, Change, RegistrarConfig};
+
+/// Option tags the registrar supports (RFC 3327 path, RFC 5626 outbound).
+pub const SUPPORTED: &[&str] = &["path", "outbound"];
+
+/// What to answer and what to write.
+#[derive(Debug)]
+pub struct Decision {
+    /// The response to send.
+    pub response: Message,
+    /// Changes to write to the store before sending it (none when the
+    /// request is refused).
+    pub changes: Vec<Change>,
+}
+
+/// A registration event, for presence, BLF and metrics.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum RegistrationEvent {
+    /// A new binding.
+    Registered(Binding),
+    /// A binding renewed.
+    Refreshed(Binding),
+    /// A binding removed by its phone.
+    Removed(Binding),
+    /// A binding that ran out.
+    Expired(Binding),
+}
+
+/// The registrar's state: settings, expiry timers and events.
+pub struct Registrar {
+    config: RegistrarConfig,
+    /// (expiry, AOR key); an AOR may appear more than once, and an entry
+    /// may be out of date (the binding refreshed): [`Registrar::expire`]
+    /// checks the stored bindings.
+    timers: BinaryHeap<Reverse<(SystemTime, String)>>,
+    events: VecDeque<RegistrationEvent>,
+    tag: u64,
+}
+
+/// A refusal: a response code, with a header to add.
+fn refuse(
+    request: &Message,
+    code: StatusCode,
+    tag: &str,
+    extra: Option<(&str, String)>,
+) -> Message {
+    let mut b = response_to(request, code, Some(tag));
+    if let Some((name, value)) = extra {
+        b = b.header(name, value);
+    }
+    b.build().unwrap_or_else(|_| fallback(request))
+}
+
+/// A 500 for the one case a response cannot be built (it cannot happen
+/// for a request that parsed, but nothing here may panic).
+fn fallback(request: &Message) -> Message {
+    response_to(request, StatusCode::SERVER_INTERNAL_ERROR, None)
+        .build()
+        .unwrap_or_else(|_| request.clone())
+}
+
+impl Registrar {
+    /// A registrar with `config`; `seed` drives To tags.
+    pub fn new(config: RegistrarConfig, seed: u64) -> Registrar {
+        Registrar {
+            config,
+            timers: BinaryHeap::new(),
+            events: VecDeque::new(),
+            tag: seed,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &RegistrarConfig {
+        &self.config
+    }
+
+    /// A To tag for a response.
+    pub fn tag(&mut self) -> String {
+        self.tag = self.tag.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.tag;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        format!("{:x}", z ^ (z >> 31))
+    }
+
+    /// Steps 1, 2 and 5 (before authentication): the domain is ours, every
+    /// required extension is supported, and To names an address-of-record
+    /// here. `Err` is the response to send.
+    #[allow(clippy::result_large_err)] // the refusal is sent at once, not passed along
+    pub fn check(&self, request: &Message, tag: &str) -> Result<Aor, Message> {
+        // 1: the Request-URI's domain.
+        let ruri_host = match request.request_uri() {
+            Some(Ok(Uri::Sip(u))) => u.host.to_string(),
+            Some(Ok(_)) => return Err(refuse(request, StatusCode::NOT_FOUND, tag, None)),
+            _ => return Err(refuse(request, StatusCode::BAD_REQUEST, tag, None)),
+        };
+        if !self.config.serves(&ruri_host) {
+            return Err(refuse(request, StatusCode::NOT_FOUND, tag, None));
+        }
+        // 2: Require.
+        let mut unsupported = Vec::new();
+        for r in request.headers_of::<Require<'_>>() {
+            match r {
+                Ok(Require(tag)) if SUPPORTED.iter().any(|s| s.eq_ignore_ascii_case(tag)) => {}
+                Ok(Require(tag)) => unsupported.push(tag.to_string()),
+                Err(_) => return Err(refuse(request, StatusCode::BAD_REQUEST, tag, None)),
+            }
+        }
+        if !unsupported.is_empty() {
+            let list = unsupported.join(", ");
+            return Err(refuse(
+                request,
+                StatusCode::BAD_EXTENSION,
+                tag,
+                Some(("Unsupported", list)),
+            ));
+        }
+        // 5: the AOR, from To.
+        let to = match request.header::<To<'_>>() {
+            Some(Ok(to)) => to,
+            _ => return Err(refuse(request, StatusCode::BAD_REQUEST, tag, None)),
+        };
+        let uri = match to.addr.uri() {
+            Ok(Uri::Sip(u)) => u,
+            Ok(_) => return Err(refuse(request, StatusCode::NOT_FOUND, tag, None)),
+            Err(_) => return Err(refuse(request, StatusCode::BAD_REQUEST, tag, None)),
+        };
+        let user = uri
+            .user_unescaped()
+            .and_then(|u| String::from_utf8(u.into_owned()).ok())
+            .filter(|u| !u.is_empty());
+        let domain = uri.host.to_string().to_ascii_lowercase();
+        match user {
+            Some(user) if self.config.serves(&domain) => Ok(Aor { user, domain }),
+            _ => Err(refuse(request, StatusCode::NOT_FOUND, tag, None)),
+        }
+    }
+
+    /// Steps 6–8 for `aor`, whose stored bindings are `current`: the
+    /// response and the changes to store. `source` is where the request
+    /// came from (`transport:address`).
+    pub fn process(
+        &self,
+        now: SystemTime,
+        request: &Message,
+        aor: &Aor,
+        current: &[Binding],
+        source: &str,
+        tag: &str,
+    ) -> Decision {
+        match self.changes(now, request, aor, current, source) {
+            Ok(changes) => {
+                let mut after: Vec<&Binding> = current
+                    .iter()
+                    .filter(|b| !b.expired(now))
+                    .filter(|b| !changes.iter().any(|c| c.binding().key == b.key))
+                    .collect();
+                after.extend(
+                    changes
+                        .iter()
+                        .filter(|c| !c.is_removal())
+                        .map(Change::binding),
+                );
+                if after.len() > self.config.max_bindings {
+                    return Decision {
+                        response: refuse(request, StatusCode::FORBIDDEN, tag, None),
+                        changes: Vec::new(),
+                    };
+                }
+                Decision {
+                    response: self.ok(now, request, &after, &changes, tag),
+                    changes,
+                }
+            }
+            Err((code, extra)) => Decision {
+                response: refuse(request, code, tag, extra),
+                changes: Vec::new(),
+            },
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn changes(
+        &self,
+        now: SystemTime,
+        request: &Message,
+        aor: &Aor,
+        current: &[Binding],
+        source: &str,
+    ) -> Result<Vec<Change>, (StatusCode, Option<(&'static str, String)>)> {
+        let bad = (StatusCode::BAD_REQUEST, None);
+        let call_id = match request.header::<CallId<'_>>() {
+            Some(Ok(c)) => c.0.to_string(),
+            _ => return Err(bad),
+        };
+        let cseq = match request.header::<CSeq>() {
+            Some(Ok(c)) => c.seq,
+            _ => return Err(bad),
+        };
+        let header_expires = match request.header::<Expires>() {
+            None => None,
+            Some(Ok(e)) => Some(e.0),
+            Some(Err(_)) => return Err(bad),
+        };
+        let contacts: Vec<Contact<'_>> = request
+            .headers_of::<Contact<'_>>()
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad.clone())?;
+        // Out of order: same Call-ID, CSeq not higher (step 7).
+        let in_order = |b: &Binding| b.call_id != call_id || cseq > b.cseq;
+
+        if contacts.iter().any(Contact::is_star) {
+            if contacts.len() != 1 || header_expires != Some(0) {
+                return Err(bad);
+            }
+            let live: Vec<&Binding> = current.iter().filter(|b| !b.expired(now)).collect();
+            if !live.iter().all(|b| in_order(b)) {
+                return Err(bad);
+            }
+            return Ok(live.into_iter().cloned().map(Change::Remove).collect());
+        }
+
+        let path: Vec<String> = request
+            .fields_named(HeaderName::Path)
+            .filter_map(|f| f.value_str().ok().map(str::to_string))
+            .collect();
+        if request.headers_of::<Path<'_>>().any(|p| p.is_err()) {
+            return Err(bad);
+        }
+        let user_agent = match request.header::<UserAgent<'_>>() {
+            Some(Ok(ua)) => Some(ua.to_string()),
+            _ => None,
+        };
+        let mut changes: Vec<Change> = Vec::new();
+        for c in &contacts {
+            let Some(addr) = c.addr else { return Err(bad) };
+            let Ok(uri) = addr.uri() else { return Err(bad) };
+            let asked = c
+                .expires()
+                .or(header_expires)
+                .unwrap_or(self.config.default_expires);
+            if asked != 0 && asked < self.config.min_expires {
+                return Err((
+                    StatusCode::INTERVAL_TOO_BRIEF,
+                    Some(("Min-Expires", self.config.min_expires.to_string())),
+                ));
+            }
+            let expiry = asked.min(self.config.max_expires);
+            let instance = c.instance().map(|i| i.into_owned());
+            let reg_id = c.reg_id();
+            let key = match (&instance, reg_id) {
+                (Some(i), Some(r)) => format!("{i};reg-id={r}"),
+                _ => addr.uri_str().to_string(),
+            };
+            let existing = current.iter().find(|b| {
+                b.key == key
+                    || (b.instance.is_none()
+                        && instance.is_none()
+                        && Uri::parse(&b.contact).is_ok_and(|s| s.equivalent(&uri)))
+            });
+            if let Some(b) = existing
+                && !in_order(b)
+            {
+                return Err(bad);
+            }
+            // A contact listed twice: the last one wins.
+            let key = existing.map_or(key, |b| b.key.clone());
+            changes.retain(|ch| ch.binding().key != key);
+            let binding = Binding {
+                aor: aor.key(),
+                key,
+                contact: addr.uri_str().to_string(),
+                expires: now + Duration::from_secs(u64::from(expiry)),
+                q: c.q(),
+                call_id: call_id.clone(),
+                cseq,
+                path: path.clone(),
+                instance,
+                reg_id,
+                source: Some(source.to_string()),
+                user_agent: user_agent.clone(),
+            };
+            changes.push(match (existing, expiry) {
+                (Some(b), 0) if !b.expired(now) => Change::Remove(b.clone()),
+                (_, 0) => continue,
+                (Some(b), _) if !b.expired(now) => Change::Refresh(binding),
+                _ => Change::Add(binding),
+            });
+        }
+        Ok(changes)
+    }
+
+    /// The 200 (step 8): every current binding with its remaining time.
+    fn ok(
+        &self,
+        now: SystemTime,
+        request: &Message,
+        bindings: &[&Binding],
+        changes: &[Change],
+        tag: &str,
+    ) -> Message {
+        let mut b = response_to(request, StatusCode::OK, Some(tag));
+        for binding in bindings {
+            let mut contact = format!("<{}>;expires={}", binding.contact, binding.remaining(now));
+            if let Some(q) = binding.q {
+                contact.push_str(&format!(";q={}", qvalue(q)));
+            }
+            if let (Some(i), Some(r)) = (&binding.instance, binding.reg_id) {
+                contact.push_str(&format!(";+sip.instance=\"{i}\";reg-id={r}"));
+            }
+            b = b.header("Contact", contact);
+        }
+        let supports = |tag: &str| {
+            request
+                .headers_of::<Supported<'_>>()
+                .any(|s| s.is_ok_and(|s| s.0.eq_ignore_ascii_case(tag)))
+        };
+        // RFC 3327 §5.3: echo the stored Path to a UA that supports it.
+        if supports("path") {
+            for f in request.fields_named(HeaderName::Path) {
+                if let Ok(v) = f.value_str() {
+                    b = b.header("Path", v);
+                }
+            }
+        }
+        // RFC 5626 §6: outbound applied to a binding with reg-id.
+        let outbound = changes
+            .iter()
+            .any(|c| !c.is_removal() && c.binding().reg_id.is_some());
+        if outbound && supports("outbound") {
+            b = b.header("Require", "outbound");
+        }
+        b.header("Supported", "path, outbound")
+            .build()
+            .unwrap_or_else(|_| fallback(request))
+    }
+
+    /// After the changes are stored: arms expiry timers and queues events.
+    pub fn commit(&mut self, changes: Vec<Change>) {
+        for c in changes {
+            if let Change::Add(b) | Change::Refresh(b) = &c {
+                self.timers.push(Reverse((b.expires, b.aor.clone())));
+            }
+            self.events.push_back(match c {
+                Change::Add(b) => RegistrationEvent::Registered(b),
+                Change::Refresh(b) => RegistrationEvent::Refreshed(b),
+                Change::Remove(b) => RegistrationEvent::Removed(b),
+                Change::Expire(b) => RegistrationEvent::Expired(b),
+            });
+        }
+    }
+
+    /// Arms timers for bindings loaded from a store at start-up.
+    pub fn restore(&mut self, bindings: &[Binding]) {
+        for b in bindings {
+            self.timers.push(Reverse((b.expires, b.aor.clone())));
+        }
+    }
+
+    /// When the next binding may expire.
+    pub fn poll_timeout(&self) -> Option<SystemTime> {
+        self.timers.peek().map(|Reverse((t, _))| *t)
+    }
+
+    /// AOR keys with a binding that may have expired by `now`.
+    pub fn due(&mut self, now: SystemTime) -> Vec<String> {
+        let mut due: Vec<String> = Vec::new();
+        while let Some(Reverse((t, _))) = self.timers.peek() {
+            if *t > now {
+                break;
+            }
+            if let Some(Reverse((_, aor))) = self.timers.pop()
+                && !due.contains(&aor)
+            {
+                due.push(aor);
+            }
+        }
+        due
+    }
+
+    /// The expiries among an AOR's stored bindings `current`.
+    pub fn expire(&self, now: SystemTime, current: &[Binding]) -> Vec<Change> {
+        current
+            .iter()
+            .filter(|b| b.expired(now))
+            .cloned()
+            .map(Change::Expire)
+            .collect()
+    }
+
+    /// The next registration event.
+    pub fn poll_event(&mut self) -> Option<RegistrationEvent> {
+        self.events.pop_front()
+    }
+
+    /// Expiry timers pending.
+    pub fn timer_count(&self) -> usize {
+        self.timers.len()
+    }
+}
+
+/// A q-value in thousandths as written (`500` → `0.5`).
+fn qvalue(q: u16) -> String {
+    if q >= 1000 {
+        return "1".into();
+    }
+    let s = format!("0.{q:03}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}

@@ -1,0 +1,447 @@
+//! The registrar's RFC 3261 §10.3 behaviour, driven in virtual time over
+//! the in-memory store, and the SQL store on SQLite and PostgreSQL.
+
+use std::time::{Duration, SystemTime};
+
+use registrar_core::{
+    Binding, Change, LocationStore, MemoryStore, Registrar, RegistrarConfig, RegistrationEvent,
+    SqlStore,
+};
+use sip_core::Message;
+
+fn t(secs: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs)
+}
+
+/// A REGISTER for alice@example.com with `extra` header lines.
+fn register(call_id: &str, cseq: u32, extra: &[&str]) -> Message {
+    register_to(
+        "sip:example.com",
+        "<sip:alice@example.com>",
+        call_id,
+        cseq,
+        extra,
+    )
+}
+
+fn register_to(ruri: &str, to: &str, call_id: &str, cseq: u32, extra: &[&str]) -> Message {
+    let mut s = format!(
+        "REGISTER {ruri} SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK{call_id}{cseq}\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=f\r\nTo: {to}\r\n\
+         Call-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\n"
+    );
+    for line in extra {
+        s.push_str(line);
+        s.push_str("\r\n");
+    }
+    s.push_str("Content-Length: 0\r\n\r\n");
+    Message::parse(bytes::Bytes::from(s)).expect("test REGISTER parses")
+}
+
+struct Rig {
+    registrar: Registrar,
+    store: MemoryStore,
+}
+
+impl Rig {
+    fn new(config: RegistrarConfig) -> Rig {
+        Rig {
+            registrar: Registrar::new(config, 1),
+            store: MemoryStore::new(),
+        }
+    }
+
+    /// Runs one REGISTER through check → process → store → commit.
+    async fn send(&mut self, now: SystemTime, request: &Message) -> Message {
+        let tag = self.registrar.tag();
+        let aor = match self.registrar.check(request, &tag) {
+            Ok(aor) => aor,
+            Err(response) => return response,
+        };
+        let current = self.store.bindings(&aor.key()).await.expect("read");
+        let d = self
+            .registrar
+            .process(now, request, &aor, &current, "udp:192.0.2.1:5060", &tag);
+        self.store.apply(&d.changes).await.expect("write");
+        self.registrar.commit(d.changes);
+        d.response
+    }
+
+    async fn expire(&mut self, now: SystemTime) {
+        for aor in self.registrar.due(now) {
+            let current = self.store.bindings(&aor).await.expect("read");
+            let gone = self.registrar.expire(now, &current);
+            self.store.apply(&gone).await.expect("write");
+            self.registrar.commit(gone);
+        }
+    }
+
+    fn events(&mut self) -> Vec<RegistrationEvent> {
+        std::iter::from_fn(|| self.registrar.poll_event()).collect()
+    }
+}
+
+fn code(m: &Message) -> u16 {
+    m.status().expect("a response").as_u16()
+}
+
+fn contacts(m: &Message) -> Vec<String> {
+    m.fields_named(sip_core::header::HeaderName::Contact)
+        .map(|f| f.value_str().expect("utf-8").to_string())
+        .collect()
+}
+
+fn header(m: &Message, name: &str) -> Option<String> {
+    m.fields()
+        .find(|f| f.raw_name.eq_ignore_ascii_case(name))
+        .map(|f| f.value_str().expect("utf-8").to_string())
+}
+
+#[tokio::test]
+async fn register_refresh_list_unregister_and_expire() {
+    let mut rig = Rig::new(RegistrarConfig::default());
+    let r = rig
+        .send(
+            t(0),
+            &register(
+                "c1",
+                1,
+                &["Contact: <sip:alice@192.0.2.1:5060>;q=0.7", "Expires: 600"],
+            ),
+        )
+        .await;
+    assert_eq!(code(&r), 200);
+    assert_eq!(
+        contacts(&r),
+        ["<sip:alice@192.0.2.1:5060>;expires=600;q=0.7"]
+    );
+    assert!(header(&r, "To").expect("To").contains(";tag="));
+    assert!(
+        matches!(&rig.events()[..], [RegistrationEvent::Registered(b)] if b.aor == "alice@example.com")
+    );
+
+    // A second phone, then a refresh of the first (a URI equal by §19.1.4).
+    let r = rig
+        .send(
+            t(10),
+            &register("c2", 1, &["Contact: <sip:alice@192.0.2.2>;expires=3600"]),
+        )
+        .await;
+    assert_eq!(contacts(&r).len(), 2);
+    let r = rig
+        .send(
+            t(20),
+            &register(
+                "c1",
+                2,
+                &["Contact: <sip:%61lice@192.0.2.1:5060>", "Expires: 300"],
+            ),
+        )
+        .await;
+    assert_eq!(code(&r), 200);
+    assert_eq!(
+        contacts(&r),
+        [
+            "<sip:alice@192.0.2.2>;expires=3590",
+            "<sip:%61lice@192.0.2.1:5060>;expires=300"
+        ]
+    );
+    let events = rig.events();
+    assert!(
+        matches!(events[1], RegistrationEvent::Refreshed(_)),
+        "{events:?}"
+    );
+
+    // No Contact: a query.
+    let r = rig.send(t(30), &register("c3", 1, &[])).await;
+    assert_eq!(contacts(&r).len(), 2);
+    assert!(rig.events().is_empty());
+
+    // expires=0 removes one; expiry removes the other on time.
+    let r = rig
+        .send(
+            t(40),
+            &register("c2", 2, &["Contact: <sip:alice@192.0.2.2>;expires=0"]),
+        )
+        .await;
+    assert_eq!(contacts(&r), ["<sip:%61lice@192.0.2.1:5060>;expires=280"]);
+    assert!(matches!(&rig.events()[..], [RegistrationEvent::Removed(_)]));
+    assert_eq!(rig.registrar.poll_timeout(), Some(t(320)));
+    rig.expire(t(319)).await;
+    assert!(rig.events().is_empty());
+    rig.expire(t(320)).await;
+    assert!(
+        matches!(&rig.events()[..], [RegistrationEvent::Expired(b)] if b.contact == "sip:%61lice@192.0.2.1:5060")
+    );
+    assert!(
+        rig.store
+            .bindings("alice@example.com")
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    rig.expire(t(5000)).await;
+    assert!(rig.events().is_empty());
+    assert_eq!(rig.registrar.timer_count(), 0);
+}
+
+#[tokio::test]
+async fn expiry_limits_wildcard_and_ordering() {
+    let config = RegistrarConfig {
+        min_expires: 60,
+        max_expires: 3600,
+        max_bindings: 2,
+        ..RegistrarConfig::default()
+    };
+    let mut rig = Rig::new(config);
+    let r = rig
+        .send(
+            t(0),
+            &register("c1", 1, &["Contact: <sip:a@192.0.2.1>;expires=30"]),
+        )
+        .await;
+    assert_eq!(code(&r), 423);
+    assert_eq!(header(&r, "Min-Expires").as_deref(), Some("60"));
+    let r = rig
+        .send(
+            t(0),
+            &register("c1", 2, &["Contact: <sip:a@192.0.2.1>", "Expires: 99999"]),
+        )
+        .await;
+    assert_eq!(contacts(&r), ["<sip:a@192.0.2.1>;expires=3600"]);
+    // The same Call-ID with an old CSeq is out of order; another Call-ID is not.
+    let r = rig
+        .send(t(1), &register("c1", 2, &["Contact: <sip:a@192.0.2.1>"]))
+        .await;
+    assert_eq!(code(&r), 400);
+    let r = rig
+        .send(t(1), &register("c9", 1, &["Contact: <sip:b@192.0.2.1>"]))
+        .await;
+    assert_eq!(code(&r), 200);
+    // A third binding passes the limit.
+    let r = rig
+        .send(t(2), &register("c8", 1, &["Contact: <sip:c@192.0.2.1>"]))
+        .await;
+    assert_eq!(code(&r), 403);
+    // `*` needs Expires: 0 and no other contact.
+    let r = rig.send(t(3), &register("c7", 1, &["Contact: *"])).await;
+    assert_eq!(code(&r), 400);
+    let r = rig
+        .send(
+            t(3),
+            &register(
+                "c7",
+                1,
+                &["Contact: *", "Contact: <sip:d@192.0.2.1>", "Expires: 0"],
+            ),
+        )
+        .await;
+    assert_eq!(code(&r), 400);
+    let r = rig
+        .send(t(3), &register("c7", 1, &["Contact: *", "Expires: 0"]))
+        .await;
+    assert_eq!(code(&r), 200);
+    assert!(contacts(&r).is_empty());
+    assert_eq!(
+        rig.events()
+            .iter()
+            .filter(|e| matches!(e, RegistrationEvent::Removed(_)))
+            .count(),
+        2
+    );
+    // Malformed Expires and Contact.
+    let r = rig
+        .send(
+            t(4),
+            &register("c6", 1, &["Contact: <sip:a@192.0.2.1>", "Expires: soon"]),
+        )
+        .await;
+    assert_eq!(code(&r), 400);
+}
+
+#[tokio::test]
+async fn domain_require_and_aor_checks() {
+    let mut rig = Rig::new(RegistrarConfig {
+        domains: vec!["example.com".into()],
+        ..RegistrarConfig::default()
+    });
+    let c = "Contact: <sip:a@192.0.2.1>";
+    let r = rig
+        .send(
+            t(0),
+            &register_to("sip:example.org", "<sip:alice@example.org>", "c", 1, &[c]),
+        )
+        .await;
+    assert_eq!(code(&r), 404);
+    let r = rig
+        .send(
+            t(0),
+            &register_to("sip:example.com", "<sip:alice@example.org>", "c", 1, &[c]),
+        )
+        .await;
+    assert_eq!(code(&r), 404);
+    let r = rig
+        .send(
+            t(0),
+            &register_to("sip:example.com", "<tel:+15551234>", "c", 1, &[c]),
+        )
+        .await;
+    assert_eq!(code(&r), 404);
+    let r = rig
+        .send(
+            t(0),
+            &register_to("sip:example.com", "<sip:example.com>", "c", 1, &[c]),
+        )
+        .await;
+    assert_eq!(code(&r), 404);
+    let r = rig
+        .send(t(0), &register("c", 1, &[c, "Require: path, foo, bar"]))
+        .await;
+    assert_eq!(code(&r), 420);
+    assert_eq!(header(&r, "Unsupported").as_deref(), Some("foo, bar"));
+    // Escaped user parts name the same AOR.
+    let r = rig
+        .send(
+            t(0),
+            &register_to("sip:EXAMPLE.com", "<sip:%61lice@Example.COM>", "c", 1, &[c]),
+        )
+        .await;
+    assert_eq!(code(&r), 200);
+    assert_eq!(
+        rig.store
+            .bindings("alice@example.com")
+            .await
+            .expect("read")
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn path_and_outbound() {
+    let mut rig = Rig::new(RegistrarConfig::default());
+    let r = rig
+        .send(
+            t(0),
+            &register(
+                "c1",
+                1,
+                &[
+                    "Contact: <sip:alice@10.0.0.5:5060;transport=tcp>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";reg-id=1",
+                    "Path: <sip:edge.example.com;lr>",
+                    "Supported: path, outbound",
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(code(&r), 200);
+    assert_eq!(
+        header(&r, "Path").as_deref(),
+        Some("<sip:edge.example.com;lr>")
+    );
+    assert_eq!(header(&r, "Require").as_deref(), Some("outbound"));
+    let stored = rig.store.bindings("alice@example.com").await.expect("read");
+    assert_eq!(stored[0].path, ["<sip:edge.example.com;lr>"]);
+    assert_eq!(stored[0].source.as_deref(), Some("udp:192.0.2.1:5060"));
+    // The same instance and reg-id from a new address replaces the binding.
+    let r = rig
+        .send(
+            t(5),
+            &register(
+                "c2",
+                1,
+                &["Contact: <sip:alice@10.0.0.9:5070;transport=tcp>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";reg-id=1"],
+            ),
+        )
+        .await;
+    let listed = contacts(&r);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(
+        listed[0]
+            .starts_with("<sip:alice@10.0.0.9:5070;transport=tcp>;expires=3600;+sip.instance=")
+    );
+    // Without Supported: path the Path is stored but not echoed.
+    assert_eq!(header(&r, "Path"), None);
+}
+
+fn binding(aor: &str, key: &str, expires: SystemTime) -> Binding {
+    Binding {
+        aor: aor.into(),
+        key: key.into(),
+        contact: key.into(),
+        expires,
+        q: Some(500),
+        call_id: "c".into(),
+        cseq: 7,
+        path: vec!["<sip:p1;lr>".into(), "<sip:p2;lr>".into()],
+        instance: Some("<urn:uuid:1>".into()),
+        reg_id: Some(2),
+        source: Some("tcp:192.0.2.1:5060".into()),
+        user_agent: None,
+    }
+}
+
+async fn sql_store_round_trip(store: &SqlStore) {
+    let a = binding("alice@example.com", "sip:a@192.0.2.1", t(100));
+    let b = binding("alice@example.com", "sip:b@192.0.2.1", t(200));
+    let c = binding("bob@example.com", "sip:c@192.0.2.1", t(300));
+    store
+        .apply(&[
+            Change::Add(a.clone()),
+            Change::Add(b.clone()),
+            Change::Add(c.clone()),
+        ])
+        .await
+        .expect("add");
+    let mut got = store.bindings("alice@example.com").await.expect("read");
+    got.sort_by(|x, y| x.key.cmp(&y.key));
+    assert_eq!(got, [a.clone(), b.clone()]);
+    let mut b2 = b.clone();
+    b2.cseq = 8;
+    b2.expires = t(900);
+    store
+        .apply(&[Change::Refresh(b2.clone()), Change::Remove(a.clone())])
+        .await
+        .expect("update");
+    assert_eq!(
+        store.bindings("alice@example.com").await.expect("read"),
+        [b2]
+    );
+    assert_eq!(store.all().await.expect("all").len(), 2);
+}
+
+#[tokio::test]
+async fn sql_store_on_sqlite_survives_a_restart() {
+    let dir = std::env::temp_dir().join(format!("rvoip-loc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("loc.db");
+    let path = path.to_str().expect("utf-8");
+    let db = infra_common::db::Database::open(path).await.expect("open");
+    sql_store_round_trip(&SqlStore::new(db).await.expect("store")).await;
+    let db = infra_common::db::Database::open(path)
+        .await
+        .expect("reopen");
+    let again = SqlStore::new(db).await.expect("store");
+    assert_eq!(again.all().await.expect("all").len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn sql_store_on_postgres() {
+    let url = std::env::var("RVOIP_TEST_POSTGRES")
+        .expect("RVOIP_TEST_POSTGRES must name a PostgreSQL database (.ci/run starts one)");
+    let db = infra_common::db::Database::open(&url)
+        .await
+        .expect("open postgres");
+    sqlx_clean(&db).await;
+    sql_store_round_trip(&SqlStore::new(db).await.expect("store")).await;
+}
+
+async fn sqlx_clean(db: &infra_common::db::Database) {
+    // The table may not exist yet on a fresh database.
+    let store = SqlStore::new(db.clone()).await.expect("store");
+    let all = store.all().await.expect("all");
+    let gone: Vec<Change> = all.into_iter().map(Change::Remove).collect();
+    store.apply(&gone).await.expect("clean");
+}
