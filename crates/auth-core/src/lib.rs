@@ -27,15 +27,15 @@
 //! use sip_core::header::Header;
 //!
 //! let now = SystemTime::now();
-//! let mut server = DigestServer::new(DigestConfig::new("example.com"), b"a long random secret", 7);
-//! let challenge = server.challenges(now, false).remove(0); // SHA-256 first
+//! let mut server = DigestServer::new(DigestConfig::default(), b"a long random secret", 7);
+//! let challenge = server.challenges(now, "example.com", false).remove(0); // SHA-256 first
 //!
 //! let mut phone = DigestClient::new("alice", "correct horse", 1);
 //! let challenge = WwwAuthenticate::parse(&challenge).unwrap();
 //! let answer = phone.answer(&challenge, "REGISTER", "sip:example.com").unwrap();
 //!
 //! let answer = sip_core::header::Authorization::parse(&answer).unwrap();
-//! let attempt = server.inspect(&answer, "sip:example.com").unwrap();
+//! let attempt = server.inspect(&answer, "example.com", "sip:example.com").unwrap();
 //! assert_eq!(attempt.username, "alice");
 //! let ha1 = attempt.algorithm.ha1("alice", "example.com", "correct horse");
 //! assert_eq!(server.verify(now, "REGISTER", &attempt, Some(&ha1)), Ok(()));

@@ -25,8 +25,6 @@ use crate::nonce::{NonceInfo, NonceKey};
 /// Settings of a [`DigestServer`].
 #[derive(Clone, Debug)]
 pub struct DigestConfig {
-    /// The protection realm (usually the SIP domain).
-    pub realm: String,
     /// Algorithms offered, one challenge each, in this order (the most
     /// preferred first; many phones answer the first they understand).
     pub algorithms: Vec<Algorithm>,
@@ -39,12 +37,11 @@ pub struct DigestConfig {
     pub max_tracked: usize,
 }
 
-impl DigestConfig {
-    /// Defaults for `realm`: SHA-256 then MD5, nonces for 5 minutes,
-    /// answers without qop accepted once per nonce.
-    pub fn new(realm: impl Into<String>) -> DigestConfig {
+impl Default for DigestConfig {
+    /// SHA-256 then MD5, nonces for 5 minutes, answers without qop
+    /// accepted once per nonce.
+    fn default() -> DigestConfig {
         DigestConfig {
-            realm: realm.into(),
             algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
             nonce_ttl: Duration::from_secs(300),
             allow_no_qop: true,
@@ -114,7 +111,9 @@ struct Seen {
     nc: u32,
 }
 
-/// A digest authenticator for one realm (sans-IO: time is passed in).
+/// A digest authenticator (sans-IO: time is passed in). The realm is
+/// given with each call, so one server serves every domain; a nonce is
+/// only good for the realm it was issued for.
 pub struct DigestServer {
     config: DigestConfig,
     key: NonceKey,
@@ -138,8 +137,7 @@ impl DigestServer {
     /// at start-up) makes nonces unique across restarts.
     pub fn new(config: DigestConfig, secret: &[u8], seed: u64) -> DigestServer {
         let key = NonceKey::new(secret);
-        let opaque =
-            Algorithm::Sha256.hash(&[b"opaque", config.realm.as_bytes(), secret])[..32].to_string();
+        let opaque = Algorithm::Sha256.hash(&[b"opaque", secret])[..32].to_string();
         let dummy_ha1 = Algorithm::ALL.map(|a| a.ha1("", "", &opaque));
         DigestServer {
             config,
@@ -160,11 +158,12 @@ impl DigestServer {
 
     /// The header values of a challenge (`WWW-Authenticate` for a UAS or
     /// registrar, `Proxy-Authenticate` for a proxy): one per offered
-    /// algorithm, all with the same fresh nonce.
-    pub fn challenges(&mut self, now: SystemTime, stale: bool) -> Vec<String> {
+    /// algorithm, all with the same fresh nonce for `realm` (which must not
+    /// contain `"` or `\\`).
+    pub fn challenges(&mut self, now: SystemTime, realm: &str, stale: bool) -> Vec<String> {
         self.next_unique = self.next_unique.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let nonce = self.key.issue(
-            &self.config.realm,
+            realm,
             NonceInfo {
                 issued: unix(now),
                 unique: self.next_unique,
@@ -176,25 +175,26 @@ impl DigestServer {
             .iter()
             .map(|a| {
                 format!(
-                    "Digest realm=\"{}\", nonce=\"{nonce}\", opaque=\"{}\", algorithm={a}, qop=\"auth\"{stale}",
-                    self.config.realm, self.opaque
+                    "Digest realm=\"{realm}\", nonce=\"{nonce}\", opaque=\"{}\", algorithm={a}, qop=\"auth\"{stale}",
+                    self.opaque
                 )
             })
             .collect()
     }
 
     /// First step: checks the credentials' form, realm, nonce, algorithm,
-    /// qop, uri and opaque for a request with `method` to `request_uri`.
+    /// qop, uri and opaque for `realm` and a request to `request_uri`.
     pub fn inspect<'a>(
         &self,
         credentials: &Credentials<'a>,
+        realm: &str,
         request_uri: &str,
     ) -> Result<Attempt<'a>, Reject> {
         if !credentials.is_digest() {
             return Err(Reject::NoCredentials);
         }
-        let realm = credentials.param("realm").ok_or(Reject::Malformed)?;
-        if realm != self.config.realm {
+        let given = credentials.param("realm").ok_or(Reject::Malformed)?;
+        if given != realm {
             return Err(Reject::NoCredentials);
         }
         let field = |name| credentials.param(name).ok_or(Reject::Malformed);
@@ -205,10 +205,7 @@ impl DigestServer {
         if username.is_empty() || username.len() > 256 {
             return Err(Reject::Malformed);
         }
-        let info = self
-            .key
-            .check(&self.config.realm, &nonce)
-            .ok_or(Reject::UnknownNonce)?;
+        let info = self.key.check(realm, &nonce).ok_or(Reject::UnknownNonce)?;
         let algorithm = match credentials.param("algorithm") {
             None => Algorithm::Md5,
             Some(name) => Algorithm::from_name(&name).ok_or(Reject::Algorithm)?,

@@ -11,10 +11,11 @@ use auth_core::{
 use sip_core::header::{Authorization, Credentials, Header, WwwAuthenticate};
 
 const URI: &str = "sip:example.com";
+const REALM: &str = "example.com";
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
 fn server(config: impl FnOnce(&mut DigestConfig)) -> DigestServer {
-    let mut c = DigestConfig::new("example.com");
+    let mut c = DigestConfig::default();
     c.algorithms = Algorithm::ALL.to_vec();
     config(&mut c);
     DigestServer::new(c, SECRET, 99)
@@ -31,7 +32,7 @@ fn ha1(alg: Algorithm, user: &str) -> Option<String> {
 /// Runs the server's two steps on an Authorization value.
 fn check(server: &mut DigestServer, now: SystemTime, auth: &str) -> Result<(), Reject> {
     let auth = Authorization::parse(auth).expect("our client's credentials parse");
-    let attempt = server.inspect(&auth, URI)?;
+    let attempt = server.inspect(&auth, REALM, URI)?;
     let stored = ha1(attempt.algorithm, &attempt.username);
     server.verify(now, "REGISTER", &attempt, stored.as_deref())
 }
@@ -39,7 +40,7 @@ fn check(server: &mut DigestServer, now: SystemTime, auth: &str) -> Result<(), R
 /// A challenge value restricted to one algorithm, as a client sees it.
 fn challenge_for(server: &mut DigestServer, now: SystemTime, alg: Algorithm) -> String {
     server
-        .challenges(now, false)
+        .challenges(now, REALM, false)
         .into_iter()
         .find(|c| c.contains(&format!("algorithm={alg},")))
         .expect("offered")
@@ -91,7 +92,7 @@ fn expired_nonce_is_stale_only_with_the_right_password() {
     let wrong = answer(&mut DigestClient::new("alice", "nope", 1), &ch);
     assert_eq!(check(&mut s, t(31), &right), Err(Reject::Stale));
     assert_eq!(check(&mut s, t(31), &wrong), Err(Reject::BadCredentials));
-    let stale = s.challenges(t(31), true);
+    let stale = s.challenges(t(31), REALM, true);
     assert!(
         stale.iter().all(|c| c.ends_with(", stale=true")),
         "{stale:?}"
@@ -108,13 +109,13 @@ fn expired_nonce_is_stale_only_with_the_right_password() {
 #[test]
 fn forged_foreign_and_odd_credentials_are_refused() {
     let mut s = server(|c| c.algorithms = vec![Algorithm::Sha256]);
-    let ch = s.challenges(t(0), false).remove(0);
+    let ch = s.challenges(t(0), REALM, false).remove(0);
     let good = answer(&mut DigestClient::new("alice", "secret-pass", 1), &ch);
     // A nonce signed with another secret.
-    let mut other = DigestServer::new(DigestConfig::new("example.com"), b"another secret", 1);
+    let mut other = DigestServer::new(DigestConfig::default(), b"another secret", 1);
     let foreign = answer(
         &mut DigestClient::new("alice", "secret-pass", 1),
-        &other.challenges(t(0), false)[0],
+        &other.challenges(t(0), REALM, false)[0],
     );
     assert_eq!(check(&mut s, t(1), &foreign), Err(Reject::UnknownNonce));
     // An algorithm not offered.
@@ -135,11 +136,14 @@ fn forged_foreign_and_odd_credentials_are_refused() {
     let no_nc = good.replace("nc=00000001, ", "");
     assert_eq!(check(&mut s, t(1), &no_nc), Err(Reject::Malformed));
     let bearer = Authorization::parse("Bearer abc.def.ghi").expect("bearer");
-    assert_eq!(s.inspect(&bearer, URI).err(), Some(Reject::NoCredentials));
+    assert_eq!(
+        s.inspect(&bearer, REALM, URI).err(),
+        Some(Reject::NoCredentials)
+    );
     // The URI compared per RFC 3261 §19.1.4, and the original still works.
     let upper = good.replace("uri=\"sip:example.com\"", "uri=\"sip:EXAMPLE.com\"");
     let auth = Authorization::parse(&upper).expect("parses");
-    assert!(s.inspect(&auth, URI).is_ok());
+    assert!(s.inspect(&auth, REALM, URI).is_ok());
     assert_eq!(check(&mut s, t(1), &good), Ok(()));
 }
 
