@@ -15,8 +15,10 @@ const REALM: &str = "example.com";
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
 fn server(config: impl FnOnce(&mut DigestConfig)) -> DigestServer {
-    let mut c = DigestConfig::default();
-    c.algorithms = Algorithm::ALL.to_vec();
+    let mut c = DigestConfig {
+        algorithms: Algorithm::ALL.to_vec(),
+        ..DigestConfig::default()
+    };
     config(&mut c);
     DigestServer::new(c, SECRET, 99)
 }
