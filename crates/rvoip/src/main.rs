@@ -1,8 +1,11 @@
 //! The `rvoip` command: SIP servers, tools and (later) a softphone.
 
+mod config;
 mod lint;
+mod registrar;
 mod uac;
 mod uas;
+mod user;
 
 use std::process::ExitCode;
 
@@ -23,6 +26,12 @@ enum Command {
         #[command(subcommand)]
         command: SipCommand,
     },
+    /// A SIP registrar (RFC 3261 §10) with digest authentication and
+    /// bindings in SQLite or PostgreSQL, until SIGINT/SIGTERM.
+    Registrar(registrar::Args),
+    /// Accounts in the configured database: add, list, show, passwd,
+    /// disable, delete, apikey.
+    User(user::Args),
 }
 
 #[derive(Subcommand)]
@@ -117,5 +126,7 @@ fn main() -> ExitCode {
         Command::Sip {
             command: SipCommand::Call(args),
         } => uac::call(&args),
+        Command::Registrar(args) => registrar::run(&args),
+        Command::User(args) => user::run(args),
     }
 }

@@ -1,0 +1,187 @@
+//! The server configuration file (`--config rvoip.toml`): a section per
+//! component, every key optional (the defaults run on loopback with an
+//! SQLite file), `RVOIP_SECTION__KEY` environment overrides. See
+//! `docs/rvoip.sample.toml`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use auth_core::{Algorithm, Limit, LimiterConfig};
+use infra_common::config::ConfigError;
+use registrar_core::RegistrarConfig;
+use serde::Deserialize;
+use sip_transport::Transport;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct ServerConfig {
+    pub(crate) sip: SipSection,
+    pub(crate) database: DatabaseSection,
+    pub(crate) registrar: RegistrarConfig,
+    pub(crate) auth: AuthSection,
+}
+
+/// `[sip]`: where to listen.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct SipSection {
+    /// `transport:address:port` entries (`udp`, `tcp`, `tls`, `ws`).
+    pub(crate) listen: Vec<String>,
+    /// Certificate chain and key (PEM) for `tls` listeners.
+    pub(crate) tls_cert: Option<PathBuf>,
+    pub(crate) tls_key: Option<PathBuf>,
+}
+
+impl Default for SipSection {
+    fn default() -> SipSection {
+        SipSection {
+            listen: vec!["udp:127.0.0.1:5060".into(), "tcp:127.0.0.1:5060".into()],
+            tls_cert: None,
+            tls_key: None,
+        }
+    }
+}
+
+/// `[database]`: an SQLite file path or a `postgres://` URL.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct DatabaseSection {
+    pub(crate) url: String,
+}
+
+impl Default for DatabaseSection {
+    fn default() -> DatabaseSection {
+        DatabaseSection {
+            url: "rvoip.db".into(),
+        }
+    }
+}
+
+/// `[auth]`: digest authentication and the failure limits.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct AuthSection {
+    /// Challenge REGISTERs (off: any REGISTER is accepted).
+    pub(crate) enabled: bool,
+    /// The realm; by default the domain of the address being registered.
+    pub(crate) realm: Option<String>,
+    /// Algorithms offered, most preferred first.
+    pub(crate) algorithms: Vec<String>,
+    /// Seconds a nonce is good for.
+    pub(crate) nonce_ttl: u64,
+    /// The secret signing nonces (share it between registrars on one
+    /// database); random at each start when unset.
+    pub(crate) nonce_secret: Option<String>,
+    /// Accept answers without qop (old phones).
+    pub(crate) allow_no_qop: bool,
+    /// Failed attempts from one address within `failure_window` before it
+    /// is banned for `ban_time` (0: no limit).
+    pub(crate) max_failures_per_source: u32,
+    /// Failed attempts for one user within `failure_window` before the
+    /// user is banned for `user_ban_time` (0: no limit).
+    pub(crate) max_failures_per_user: u32,
+    pub(crate) failure_window: u64,
+    pub(crate) ban_time: u64,
+    pub(crate) user_ban_time: u64,
+}
+
+impl Default for AuthSection {
+    fn default() -> AuthSection {
+        AuthSection {
+            enabled: true,
+            realm: None,
+            algorithms: vec!["SHA-256".into(), "MD5".into()],
+            nonce_ttl: 300,
+            nonce_secret: None,
+            allow_no_qop: true,
+            max_failures_per_source: 10,
+            max_failures_per_user: 50,
+            failure_window: 60,
+            ban_time: 300,
+            user_ban_time: 60,
+        }
+    }
+}
+
+fn invalid(file: &str, key: &str, message: String) -> ConfigError {
+    ConfigError {
+        source: file.to_string(),
+        line: None,
+        key: Some(key.to_string()),
+        message,
+    }
+}
+
+impl AuthSection {
+    pub(crate) fn algorithms(&self, file: &str) -> Result<Vec<Algorithm>, ConfigError> {
+        let algs = self
+            .algorithms
+            .iter()
+            .map(|name| {
+                Algorithm::from_name(name).ok_or_else(|| {
+                    invalid(
+                        file,
+                        "auth.algorithms",
+                        format!("unknown algorithm {name:?}, expected MD5, SHA-256 or SHA-512-256"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if algs.is_empty() {
+            return Err(invalid(
+                file,
+                "auth.algorithms",
+                "at least one algorithm is needed".into(),
+            ));
+        }
+        Ok(algs)
+    }
+
+    pub(crate) fn limiter(&self) -> LimiterConfig {
+        LimiterConfig {
+            per_source: Limit {
+                failures: self.max_failures_per_source,
+                window: Duration::from_secs(self.failure_window),
+                ban: Duration::from_secs(self.ban_time),
+            },
+            per_user: Limit {
+                failures: self.max_failures_per_user,
+                window: Duration::from_secs(self.failure_window),
+                ban: Duration::from_secs(self.user_ban_time),
+            },
+            ..LimiterConfig::default()
+        }
+    }
+}
+
+/// A parsed `listen` entry.
+pub(crate) fn listen(file: &str, entry: &str) -> Result<(Transport, SocketAddr), ConfigError> {
+    let bad = |why: &str| invalid(file, "sip.listen", format!("{entry:?}: {why}"));
+    let (t, addr) = entry
+        .split_once(':')
+        .ok_or_else(|| bad("expected transport:address:port, e.g. udp:127.0.0.1:5060"))?;
+    let transport = match t.to_ascii_lowercase().as_str() {
+        "udp" => Transport::Udp,
+        "tcp" => Transport::Tcp,
+        "tls" => Transport::Tls,
+        "ws" => Transport::Ws,
+        _ => return Err(bad("transport must be udp, tcp, tls or ws")),
+    };
+    let addr = addr
+        .parse()
+        .map_err(|_| bad("expected an address and port such as 127.0.0.1:5060 or [::1]:5060"))?;
+    Ok((transport, addr))
+}
+
+/// Reads the configuration file (or the defaults) with the environment's
+/// overrides.
+pub(crate) fn load(path: Option<&Path>) -> Result<ServerConfig, ConfigError> {
+    infra_common::config::load(path, std::env::vars())
+}
+
+/// The name used for the file in errors.
+pub(crate) fn name(path: Option<&Path>) -> String {
+    path.map_or("(defaults)".into(), |p| p.display().to_string())
+}

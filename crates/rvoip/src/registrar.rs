@@ -1,0 +1,474 @@
+//! `rvoip registrar`: a standalone SIP registrar. The Endpoint receives,
+//! auth-core authenticates against users-core, registrar-core decides, and
+//! bindings live in the configured database (SQLite by default), so they
+//! survive a restart.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use auth_core::{Ban, CredentialStore, DigestConfig, DigestServer, FailureLimiter};
+use dialog_core::{Endpoint, EndpointConfig, EndpointEvent, IncomingRequest};
+use infra_common::db::Database;
+use registrar_core::{LocationStore, Registrar, RegistrationEvent, SqlStore};
+use sip_core::builder::response_to;
+use sip_core::header::{Authorization, Credentials};
+use sip_core::{Message, Method, StatusCode};
+use sip_transport::Transport;
+use users_core::Users;
+
+use crate::config::{self, AuthSection, ServerConfig};
+
+/// Arguments of `rvoip registrar`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The configuration file (see docs/rvoip.sample.toml); without it,
+    /// the defaults: UDP and TCP on 127.0.0.1:5060, SQLite rvoip.db.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+/// Requests for one AOR are handled one at a time: a lock per stripe.
+const STRIPES: usize = 256;
+
+#[derive(Default)]
+struct Counters {
+    registers: AtomicU64,
+    challenges: AtomicU64,
+    auth_failures: AtomicU64,
+    bans: AtomicU64,
+    refused_banned: AtomicU64,
+    registered: AtomicU64,
+    refreshed: AtomicU64,
+    removed: AtomicU64,
+    expired: AtomicU64,
+    store_errors: AtomicU64,
+}
+
+struct Server {
+    users: Users,
+    store: SqlStore,
+    registrar: Mutex<Registrar>,
+    digest: Mutex<DigestServer>,
+    limiter: Mutex<FailureLimiter>,
+    auth: AuthSection,
+    stripes: Vec<tokio::sync::Mutex<()>>,
+    counters: Counters,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn count(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    // On failure the seed is only less random; nonces stay signed.
+    let _ = aws_lc_rs::rand::fill(&mut b);
+    u64::from_le_bytes(b)
+}
+
+impl Server {
+    fn stripe(&self, aor: &str) -> &tokio::sync::Mutex<()> {
+        let mut h = DefaultHasher::new();
+        aor.hash(&mut h);
+        &self.stripes[(h.finish() as usize) % STRIPES]
+    }
+
+    fn reply(&self, request: &Message, code: StatusCode, tag: &str) -> Option<Message> {
+        response_to(request, code, Some(tag))
+            .header("Allow", "REGISTER, OPTIONS")
+            .build()
+            .ok()
+    }
+
+    /// A 401 with one challenge per algorithm.
+    fn challenge(&self, request: &Message, realm: &str, stale: bool, tag: &str) -> Option<Message> {
+        count(&self.counters.challenges);
+        let values = lock(&self.digest).challenges(SystemTime::now(), realm, stale);
+        let mut b = response_to(request, StatusCode::UNAUTHORIZED, Some(tag));
+        for v in values {
+            b = b.header("WWW-Authenticate", v);
+        }
+        b.build().ok()
+    }
+
+    fn log_bans(&self, bans: Vec<Ban>) {
+        for ban in bans {
+            count(&self.counters.bans);
+            match ban {
+                Ban::Source(ip) => eprintln!(
+                    "rvoip registrar: banned source {ip} for {} s after too many failed authentications",
+                    self.auth.ban_time
+                ),
+                Ban::User(user) => eprintln!(
+                    "rvoip registrar: banned user {user:?} for {} s after too many failed authentications",
+                    self.auth.user_ban_time
+                ),
+            }
+        }
+    }
+
+    /// Authenticates `request` for `aor`; `Err` is the response to send.
+    async fn authenticate(
+        &self,
+        request: &Message,
+        aor: &registrar_core::Aor,
+        source: std::net::IpAddr,
+        tag: &str,
+    ) -> Result<(), Option<Message>> {
+        let realm = self
+            .auth
+            .realm
+            .clone()
+            .unwrap_or_else(|| aor.domain.clone());
+        let ruri = request.request_uri_str().unwrap_or_default().to_string();
+        let ours = request
+            .headers_of::<Authorization<'_>>()
+            .filter_map(Result::ok)
+            .map(|a| a.0)
+            .find(|c: &Credentials<'_>| {
+                c.is_digest() && c.param("realm").as_deref() == Some(&realm)
+            });
+        let Some(credentials) = ours else {
+            return Err(self.challenge(request, &realm, false, tag));
+        };
+        let attempt = lock(&self.digest).inspect(&credentials, &realm, &ruri);
+        let attempt = match attempt {
+            Ok(a) => a,
+            Err(why) => return Err(self.challenge(request, &realm, why.is_stale(), tag)),
+        };
+        if lock(&self.limiter).user_banned(Instant::now(), &attempt.username) {
+            count(&self.counters.refused_banned);
+            return Err(self.reply(request, StatusCode::FORBIDDEN, tag));
+        }
+        let ha1 = match self
+            .users
+            .ha1(&attempt.username, &realm, attempt.algorithm)
+            .await
+        {
+            Ok(h) => h,
+            Err(e) => {
+                count(&self.counters.store_errors);
+                eprintln!("rvoip registrar: {e}");
+                return Err(self.reply(request, StatusCode::SERVER_INTERNAL_ERROR, tag));
+            }
+        };
+        let method = request
+            .method()
+            .map_or("REGISTER", |m| m.as_str())
+            .to_string();
+        let verdict =
+            lock(&self.digest).verify(SystemTime::now(), &method, &attempt, ha1.as_deref());
+        match verdict {
+            Ok(()) if *attempt.username == aor.user => Ok(()),
+            // Authenticated, but as someone else: not allowed to touch this AOR.
+            Ok(()) => Err(self.reply(request, StatusCode::FORBIDDEN, tag)),
+            Err(why) => {
+                if why.is_failure() {
+                    count(&self.counters.auth_failures);
+                    let bans = lock(&self.limiter).record_failure(
+                        Instant::now(),
+                        source,
+                        &attempt.username,
+                    );
+                    self.log_bans(bans);
+                }
+                Err(self.challenge(request, &realm, why.is_stale(), tag))
+            }
+        }
+    }
+
+    async fn register(
+        &self,
+        request: &Message,
+        source: &dialog_core::IncomingRequest,
+    ) -> Option<Message> {
+        count(&self.counters.registers);
+        let ip = source.source.addr.ip();
+        let tag = lock(&self.registrar).tag();
+        if lock(&self.limiter).source_banned(Instant::now(), ip) {
+            count(&self.counters.refused_banned);
+            return self.reply(request, StatusCode::FORBIDDEN, &tag);
+        }
+        let aor = match lock(&self.registrar).check(request, &tag) {
+            Ok(aor) => aor,
+            Err(response) => return Some(response),
+        };
+        if self.auth.enabled
+            && let Err(response) = self.authenticate(request, &aor, ip, &tag).await
+        {
+            return response;
+        }
+        let key = aor.key();
+        let _serial = self.stripe(&key).lock().await;
+        let current = match self.store.bindings(&key).await {
+            Ok(c) => c,
+            Err(e) => {
+                count(&self.counters.store_errors);
+                eprintln!("rvoip registrar: {e}");
+                return self.reply(request, StatusCode::SERVER_INTERNAL_ERROR, &tag);
+            }
+        };
+        let from = format!(
+            "{}:{}",
+            source.source.transport.as_str().to_ascii_lowercase(),
+            source.source.addr
+        );
+        let decision =
+            lock(&self.registrar).process(SystemTime::now(), request, &aor, &current, &from, &tag);
+        if let Err(e) = self.store.apply(&decision.changes).await {
+            count(&self.counters.store_errors);
+            eprintln!("rvoip registrar: {e}");
+            return self.reply(request, StatusCode::SERVER_INTERNAL_ERROR, &tag);
+        }
+        self.commit(decision.changes);
+        Some(decision.response)
+    }
+
+    fn commit(&self, changes: Vec<registrar_core::Change>) {
+        let mut r = lock(&self.registrar);
+        r.commit(changes);
+        while let Some(e) = r.poll_event() {
+            count(match e {
+                RegistrationEvent::Registered(_) => &self.counters.registered,
+                RegistrationEvent::Refreshed(_) => &self.counters.refreshed,
+                RegistrationEvent::Removed(_) => &self.counters.removed,
+                RegistrationEvent::Expired(_) => &self.counters.expired,
+            });
+        }
+    }
+
+    async fn handle(&self, incoming: IncomingRequest) {
+        let request = &incoming.request;
+        let response = match request.method() {
+            Some(Method::Register) => self.register(request, &incoming).await,
+            Some(Method::Ack) => None,
+            Some(Method::Options) => {
+                let tag = lock(&self.registrar).tag();
+                response_to(request, StatusCode::OK, Some(&tag))
+                    .header("Allow", "REGISTER, OPTIONS")
+                    .header("Accept", "application/sdp")
+                    .header("Supported", "path, outbound")
+                    .build()
+                    .ok()
+            }
+            _ => {
+                let tag = lock(&self.registrar).tag();
+                self.reply(request, StatusCode::METHOD_NOT_ALLOWED, &tag)
+            }
+        };
+        if let Some(r) = response {
+            let _ = incoming.respond(r).await;
+        }
+    }
+
+    /// Removes bindings as they expire, and old failure records.
+    async fn expiry_loop(self: Arc<Server>) {
+        let mut last_sweep = Instant::now();
+        loop {
+            let next = lock(&self.registrar).poll_timeout();
+            let wait = next
+                .and_then(|t| t.duration_since(SystemTime::now()).ok())
+                .map_or(Duration::from_secs(1), |d| d.min(Duration::from_secs(1)));
+            tokio::time::sleep(wait).await;
+            let now = SystemTime::now();
+            let due = lock(&self.registrar).due(now);
+            for aor in due {
+                let _serial = self.stripe(&aor).lock().await;
+                let current = match self.store.bindings(&aor).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("rvoip registrar: {e}");
+                        continue;
+                    }
+                };
+                let gone = lock(&self.registrar).expire(now, &current);
+                if gone.is_empty() {
+                    continue;
+                }
+                match self.store.apply(&gone).await {
+                    Ok(()) => self.commit(gone),
+                    Err(e) => eprintln!("rvoip registrar: {e}"),
+                }
+            }
+            if last_sweep.elapsed() >= Duration::from_secs(10) {
+                lock(&self.limiter).handle_timeout(Instant::now());
+                last_sweep = Instant::now();
+            }
+        }
+    }
+
+    fn summary(&self) -> String {
+        let c = &self.counters;
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        format!(
+            "registers {} challenges {} auth_failures {} bans {} refused_banned {} registered {} refreshed {} removed {} expired {} store_errors {}",
+            g(&c.registers),
+            g(&c.challenges),
+            g(&c.auth_failures),
+            g(&c.bans),
+            g(&c.refused_banned),
+            g(&c.registered),
+            g(&c.refreshed),
+            g(&c.removed),
+            g(&c.expired),
+            g(&c.store_errors)
+        )
+    }
+}
+
+async fn start(
+    cfg: ServerConfig,
+    file: &str,
+) -> Result<(Arc<Server>, Endpoint, dialog_core::Incoming), String> {
+    let algorithms = cfg.auth.algorithms(file).map_err(|e| e.to_string())?;
+    if let Some(realm) = &cfg.auth.realm
+        && (realm.is_empty() || realm.contains(['"', '\\']))
+    {
+        return Err(format!(
+            "{file}: auth.realm: {realm:?} is not a usable realm"
+        ));
+    }
+    let mut endpoint_cfg = EndpointConfig::loopback();
+    endpoint_cfg.transport.udp.clear();
+    endpoint_cfg.transport.tcp.clear();
+    for entry in &cfg.sip.listen {
+        let (t, addr) = config::listen(file, entry).map_err(|e| e.to_string())?;
+        match t {
+            Transport::Udp => endpoint_cfg.transport.udp.push(addr),
+            Transport::Tcp => endpoint_cfg.transport.tcp.push(addr),
+            Transport::Tls => endpoint_cfg.transport.tls.push(addr),
+            _ => endpoint_cfg.transport.ws.push(addr),
+        }
+    }
+    if !endpoint_cfg.transport.tls.is_empty() {
+        let (Some(cert), Some(key)) = (&cfg.sip.tls_cert, &cfg.sip.tls_key) else {
+            return Err(format!(
+                "{file}: sip.tls_cert: tls listeners need sip.tls_cert and sip.tls_key"
+            ));
+        };
+        endpoint_cfg.transport.tls_files = Some(sip_transport::TlsConfig {
+            cert_chain: cert.clone(),
+            private_key: key.clone(),
+            ca: None,
+            require_client_cert: false,
+            present_client_cert: false,
+        });
+    }
+    let db = Database::open(&cfg.database.url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let users = Users::with(db.clone()).await.map_err(|e| e.to_string())?;
+    let store = SqlStore::new(db).await.map_err(|e| e.to_string())?;
+    let mut registrar = Registrar::new(cfg.registrar.clone(), random_u64());
+    let existing = store.all().await.map_err(|e| e.to_string())?;
+    registrar.restore(&existing);
+    let secret = match &cfg.auth.nonce_secret {
+        Some(s) if s.len() >= 16 => s.as_bytes().to_vec(),
+        Some(_) => {
+            return Err(format!(
+                "{file}: auth.nonce_secret: use at least 16 characters"
+            ));
+        }
+        None => (0..4).flat_map(|_| random_u64().to_le_bytes()).collect(),
+    };
+    let digest = DigestServer::new(
+        DigestConfig {
+            algorithms,
+            nonce_ttl: Duration::from_secs(cfg.auth.nonce_ttl),
+            allow_no_qop: cfg.auth.allow_no_qop,
+            ..DigestConfig::default()
+        },
+        &secret,
+        random_u64(),
+    );
+    let (endpoint, incoming) = Endpoint::start(endpoint_cfg)
+        .await
+        .map_err(|e| format!("cannot listen: {e}"))?;
+    let server = Arc::new(Server {
+        users,
+        store,
+        registrar: Mutex::new(registrar),
+        digest: Mutex::new(digest),
+        limiter: Mutex::new(FailureLimiter::new(cfg.auth.limiter())),
+        auth: cfg.auth,
+        stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+        counters: Counters::default(),
+    });
+    println!(
+        "rvoip registrar: listening on {}; database {}; {} bindings restored; auth {}",
+        cfg.sip.listen.join(", "),
+        infra_common::db::redact(&cfg.database.url),
+        existing.len(),
+        if server.auth.enabled { "on" } else { "off" }
+    );
+    Ok((server, endpoint, incoming))
+}
+
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Runs the registrar until SIGINT or SIGTERM.
+pub(crate) fn run(args: &Args) -> ExitCode {
+    let file = config::name(args.config.as_deref());
+    let cfg = match config::load(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("rvoip registrar: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    else {
+        eprintln!("rvoip registrar: cannot start the runtime");
+        return ExitCode::FAILURE;
+    };
+    rt.block_on(async {
+        let (server, endpoint, mut incoming) = match start(cfg, &file).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("rvoip registrar: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let expiry = tokio::spawn(server.clone().expiry_loop());
+        let serve = async {
+            while let Some(event) = incoming.next().await {
+                if let EndpointEvent::Request(req) = event {
+                    let s = server.clone();
+                    tokio::spawn(async move { s.handle(req).await });
+                }
+            }
+        };
+        tokio::select! {
+            _ = serve => {}
+            _ = stopped() => {}
+        }
+        endpoint.shutdown().await;
+        expiry.abort();
+        println!("rvoip registrar: stopped; {}", server.summary());
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,432 @@
+//! `rvoip registrar` end to end: the real binary on loopback with an SQLite
+//! file, accounts added with `rvoip user`, and phones played by UDP sockets
+//! answering challenges with auth-core's digest client.
+
+mod common;
+use common::free_port;
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use auth_core::DigestClient;
+use sip_core::Message;
+use sip_core::header::{Credentials, Header, HeaderName, WwwAuthenticate};
+
+struct Registrar {
+    child: Option<Child>,
+    config: PathBuf,
+    port: u16,
+}
+
+fn rvoip(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rvoip"))
+        .args(args)
+        .output()
+        .expect("run rvoip")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rvoip-reg-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+impl Registrar {
+    /// Writes a configuration in `dir` (listening on a free port, SQLite
+    /// in `dir`, plus `extra` TOML) without starting the server.
+    fn configure(dir: &Path, extra: &str) -> Registrar {
+        let port = free_port();
+        let config = dir.join("rvoip.toml");
+        let text = format!(
+            "[sip]\nlisten = [\"udp:127.0.0.1:{port}\", \"tcp:127.0.0.1:{port}\"]\n\
+             [database]\nurl = \"{}\"\n{extra}",
+            dir.join("rvoip.db").display()
+        );
+        std::fs::write(&config, text).expect("write config");
+        Registrar {
+            child: None,
+            config,
+            port,
+        }
+    }
+
+    fn user_add(&self, aor: &str, password: &str) {
+        let out = rvoip(&[
+            "user",
+            "--config",
+            self.config.to_str().expect("utf-8"),
+            "add",
+            aor,
+            "--password",
+            password,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts the server and waits until it answers OPTIONS.
+    fn start(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_rvoip"))
+            .args([
+                "registrar",
+                "--config",
+                self.config.to_str().expect("utf-8"),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start rvoip registrar");
+        self.child = Some(child);
+        let phone = Phone::new("127.0.0.1", self.port);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let options = phone.request("OPTIONS", "ping", 1, &[]);
+            if let Some(r) = phone.exchange_once(&options, Duration::from_millis(300)) {
+                assert_eq!(code(&r), 200);
+                return;
+            }
+            assert!(Instant::now() < deadline, "the registrar did not come up");
+        }
+    }
+
+    /// Stops the server with SIGTERM; returns what it printed.
+    fn stop(&mut self) -> (String, String) {
+        let child = self.child.take().expect("running");
+        let ok = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "exit status {:?}", out.status);
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+impl Drop for Registrar {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A phone: a UDP socket on `ip` sending to the registrar.
+struct Phone {
+    socket: UdpSocket,
+    port: u16,
+    branch: std::cell::Cell<u32>,
+}
+
+fn code(m: &Message) -> u16 {
+    m.status().expect("a response").as_u16()
+}
+
+fn contacts(m: &Message) -> Vec<String> {
+    m.fields_named(HeaderName::Contact)
+        .map(|f| f.value_str().expect("utf-8").to_string())
+        .collect()
+}
+
+impl Phone {
+    fn new(ip: &str, port: u16) -> Phone {
+        let socket = UdpSocket::bind((ip, 0)).expect("bind phone");
+        socket.connect(("127.0.0.1", port)).expect("connect");
+        Phone {
+            socket,
+            port,
+            branch: std::cell::Cell::new(0),
+        }
+    }
+
+    /// A request for `user`@127.0.0.1 with a fresh branch.
+    fn request(&self, method: &str, user: &str, cseq: u32, extra: &[String]) -> String {
+        self.branch.set(self.branch.get() + 1);
+        let local = self.socket.local_addr().expect("addr");
+        let mut s = format!(
+            "{method} sip:127.0.0.1:{port} SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {local};branch=z9hG4bK{user}{b}x{n}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:{user}@127.0.0.1>;tag=t{user}\r\n\
+             To: <sip:{user}@127.0.0.1>\r\nCall-ID: {user}-{ip}@test\r\n\
+             CSeq: {cseq} {method}\r\n",
+            port = self.port,
+            b = self.branch.get(),
+            n = std::process::id(),
+            ip = local.ip(),
+        );
+        for line in extra {
+            s.push_str(line);
+            s.push_str("\r\n");
+        }
+        s.push_str("Content-Length: 0\r\n\r\n");
+        s
+    }
+
+    fn exchange_once(&self, text: &str, wait: Duration) -> Option<Message> {
+        self.socket.set_read_timeout(Some(wait)).expect("timeout");
+        self.socket.send(text.as_bytes()).expect("send");
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            let n = self.socket.recv(&mut buf).ok()?;
+            let m = Message::parse(bytes::Bytes::copy_from_slice(&buf[..n])).expect("parses");
+            // Skip provisional responses.
+            if code(&m) >= 200 {
+                return Some(m);
+            }
+        }
+    }
+
+    fn exchange(&self, text: &str) -> Message {
+        (0..4)
+            .find_map(|_| self.exchange_once(text, Duration::from_secs(2)))
+            .expect("an answer from the registrar")
+    }
+
+    /// REGISTER → 401 → answered by `client` (with `pick` choosing among
+    /// the challenges) → the final response and the answered request.
+    fn register(
+        &self,
+        client: &mut DigestClient,
+        user: &str,
+        cseq: u32,
+        extra: &[String],
+        pick: impl Fn(&[Credentials<'_>]) -> Credentials<'static>,
+    ) -> (Message, String) {
+        let first = self.exchange(&self.request("REGISTER", user, cseq, extra));
+        assert_eq!(code(&first), 401, "challenged first");
+        let values: Vec<String> = first
+            .fields_named(HeaderName::WwwAuthenticate)
+            .map(|f| f.value_str().expect("utf-8").to_string())
+            .collect();
+        let leaked: Vec<&'static str> = values.into_iter().map(|v| &*v.leak()).collect();
+        let parsed: Vec<Credentials<'static>> = leaked
+            .iter()
+            .map(|v| WwwAuthenticate::parse(v).expect("challenge parses").0)
+            .collect();
+        let challenge = pick(&parsed);
+        let answer = client
+            .answer(
+                &challenge,
+                "REGISTER",
+                &format!("sip:127.0.0.1:{}", self.port),
+            )
+            .expect("answerable");
+        let mut lines = extra.to_vec();
+        lines.push(format!("Authorization: {answer}"));
+        let request = self.request("REGISTER", user, cseq + 1, &lines);
+        (self.exchange(&request), request)
+    }
+}
+
+fn strongest(c: &[Credentials<'_>]) -> Credentials<'static> {
+    let (_, best) = DigestClient::choose(c.iter().copied()).expect("a usable challenge");
+    // The test keeps the challenge text alive for the whole run.
+    let text: &'static str = best.to_string().leak();
+    WwwAuthenticate::parse(text).expect("parses").0
+}
+
+fn algorithm(name: &'static str) -> impl Fn(&[Credentials<'_>]) -> Credentials<'static> {
+    move |c| {
+        let found = c
+            .iter()
+            .find(|c| c.param("algorithm").as_deref() == Some(name))
+            .expect("algorithm offered");
+        let text: &'static str = found.to_string().leak();
+        WwwAuthenticate::parse(text).expect("parses").0
+    }
+}
+
+fn contact(port: u16, expires: u32) -> Vec<String> {
+    vec![format!(
+        "Contact: <sip:phone@127.0.0.1:{port}>;expires={expires}"
+    )]
+}
+
+#[test]
+fn digest_registration_wrong_passwords_replays_and_a_restart() {
+    let dir = temp_dir("main");
+    let mut reg = Registrar::configure(&dir, "[auth]\nalgorithms = [\"SHA-256\", \"MD5\"]\n");
+    reg.user_add("alice@127.0.0.1", "blue-lagoon-41");
+    reg.user_add("bob@127.0.0.1", "red-harbour-22");
+    // The user command refuses a duplicate with a clear message.
+    let dup = rvoip(&[
+        "user",
+        "--config",
+        reg.config.to_str().expect("utf-8"),
+        "add",
+        "alice@127.0.0.1",
+        "--password",
+        "another-secret",
+    ]);
+    assert_eq!(dup.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+    reg.start();
+    let phone = Phone::new("127.0.0.1", reg.port);
+
+    // SHA-256 (the strongest offered) for alice.
+    let mut alice = DigestClient::new("alice", "blue-lagoon-41", 1);
+    let (ok, answered) = phone.register(&mut alice, "alice", 1, &contact(5071, 600), strongest);
+    assert_eq!(code(&ok), 200, "{ok:?}");
+    assert!(answered.contains("algorithm=SHA-256"), "{answered}");
+    assert_eq!(contacts(&ok), ["<sip:phone@127.0.0.1:5071>;expires=600"]);
+
+    // MD5 for bob.
+    let mut bob = DigestClient::new("bob", "red-harbour-22", 2);
+    let (ok, answered) = phone.register(&mut bob, "bob", 1, &contact(5072, 600), algorithm("MD5"));
+    assert_eq!(code(&ok), 200);
+    assert!(answered.contains("algorithm=MD5"), "{answered}");
+
+    // The same credentials again (a new transaction): a replay, refused.
+    let replay = answered.replace("z9hG4bKbob", "z9hG4bKreplay");
+    let r = phone.exchange(&replay);
+    assert_eq!(code(&r), 401);
+
+    // A wrong password gets a new challenge and stores nothing; an
+    // unknown user gets exactly the same.
+    let mut guess = DigestClient::new("carol", "not-her-password", 3);
+    phone.exchange(&phone.request("REGISTER", "carol", 1, &[]));
+    let (r, _) = phone.register(&mut guess, "carol", 5, &contact(5073, 600), strongest);
+    assert_eq!(code(&r), 401);
+    let mut wrong = DigestClient::new("alice", "blue-lagoon-42", 4);
+    let (r, _) = phone.register(&mut wrong, "alice", 10, &contact(5074, 600), strongest);
+    assert_eq!(code(&r), 401);
+
+    // Authenticated as bob, registering alice: forbidden.
+    let mut bob_as_alice = DigestClient::new("bob", "red-harbour-22", 5);
+    let first = phone.exchange(&phone.request("REGISTER", "alice", 20, &[]));
+    let ch = first
+        .fields_named(HeaderName::WwwAuthenticate)
+        .next()
+        .map(|f| f.value_str().expect("utf-8").to_string())
+        .expect("challenge");
+    let answer = bob_as_alice
+        .answer(
+            &WwwAuthenticate::parse(&ch).expect("parses").0,
+            "REGISTER",
+            &format!("sip:127.0.0.1:{}", reg.port),
+        )
+        .expect("answer");
+    let r = phone.exchange(&phone.request(
+        "REGISTER",
+        "alice",
+        21,
+        &[format!("Authorization: {answer}")],
+    ));
+    assert_eq!(code(&r), 403);
+
+    // A query (no Contact) lists alice's one binding: the wrong password
+    // added nothing.
+    let (q, _) = phone.register(&mut alice, "alice", 30, &[], strongest);
+    assert_eq!(code(&q), 200);
+    assert_eq!(contacts(&q).len(), 1, "{:?}", contacts(&q));
+
+    // Bindings survive a restart.
+    let (out, _) = reg.stop();
+    assert!(out.contains("auth_failures 2"), "{out}");
+    reg.start();
+    let (q, _) = phone.register(&mut alice, "alice", 40, &[], strongest);
+    assert_eq!(contacts(&q).len(), 1);
+    assert!(contacts(&q)[0].starts_with("<sip:phone@127.0.0.1:5071>;expires="));
+    reg.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn stale_nonces_expiry_and_bans() {
+    let dir = temp_dir("stale");
+    let mut reg = Registrar::configure(
+        &dir,
+        "[registrar]\nmin_expires = 1\n[auth]\nnonce_ttl = 1\nmax_failures_per_source = 3\n",
+    );
+    reg.user_add("dave@127.0.0.1", "green-valley-9");
+    reg.start();
+    let phone = Phone::new("127.0.0.1", reg.port);
+    let mut dave = DigestClient::new("dave", "green-valley-9", 9);
+
+    // An answer to an expired nonce: 401 with stale=true.
+    let first = phone.exchange(&phone.request("REGISTER", "dave", 1, &[]));
+    let ch = first
+        .fields_named(HeaderName::WwwAuthenticate)
+        .next()
+        .map(|f| f.value_str().expect("utf-8").to_string())
+        .expect("challenge");
+    std::thread::sleep(Duration::from_millis(2100));
+    let answer = dave
+        .answer(
+            &WwwAuthenticate::parse(&ch).expect("parses").0,
+            "REGISTER",
+            &format!("sip:127.0.0.1:{}", reg.port),
+        )
+        .expect("answer");
+    let mut lines = contact(5075, 2);
+    lines.push(format!("Authorization: {answer}"));
+    let r = phone.exchange(&phone.request("REGISTER", "dave", 2, &lines));
+    assert_eq!(code(&r), 401);
+    let stale = r
+        .fields_named(HeaderName::WwwAuthenticate)
+        .all(|f| f.value_str().expect("utf-8").contains("stale=true"));
+    assert!(stale, "{r:?}");
+
+    // A fresh answer succeeds; the 2-second binding then expires on time.
+    let (ok, _) = phone.register(&mut dave, "dave", 3, &contact(5075, 2), strongest);
+    assert_eq!(code(&ok), 200);
+    assert_eq!(contacts(&ok), ["<sip:phone@127.0.0.1:5075>;expires=2"]);
+    std::thread::sleep(Duration::from_millis(3500));
+    let (q, _) = phone.register(&mut dave, "dave", 10, &[], strongest);
+    assert_eq!(code(&q), 200);
+    assert!(contacts(&q).is_empty(), "{:?}", contacts(&q));
+
+    // Password guessing from 127.0.0.1: banned after 3 failures, even with
+    // the right password; 127.0.0.2 still registers.
+    for i in 0..4 {
+        let mut guess = DigestClient::new("dave", format!("guess-{i}-xyz"), i);
+        let (r, _) = phone.register(&mut guess, "dave", 100 + 10 * i as u32, &[], strongest);
+        assert_eq!(code(&r), 401);
+    }
+    let r = phone.exchange(&phone.request("REGISTER", "dave", 200, &[]));
+    assert_eq!(code(&r), 403, "banned");
+    let other = Phone::new("127.0.0.2", reg.port);
+    let (ok, _) = other.register(&mut dave, "dave", 1, &contact(5076, 60), strongest);
+    assert_eq!(code(&ok), 200);
+    let (out, err) = reg.stop();
+    assert!(err.contains("banned source 127.0.0.1"), "{err}");
+    assert!(out.contains("bans 1"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn configuration_errors_name_the_key_and_line() {
+    let dir = temp_dir("badcfg");
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[sip]\nlisten = [\"udp:127.0.0.1:5060\"]\n[registrar]\nmin_expires = \"soon\"\n",
+    )
+    .expect("write");
+    let out = rvoip(&["registrar", "--config", bad.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml line 4: registrar.min_expires: "),
+        "{err}"
+    );
+    std::fs::write(&bad, "[auth]\nalgorithms = [\"SHA-1\"]\n").expect("write");
+    let out = rvoip(&["registrar", "--config", bad.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("auth.algorithms: unknown algorithm \"SHA-1\""),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
