@@ -185,3 +185,22 @@ pub(crate) fn load(path: Option<&Path>) -> Result<ServerConfig, ConfigError> {
 pub(crate) fn name(path: Option<&Path>) -> String {
     path.map_or("(defaults)".into(), |p| p.display().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented sample is valid and says what the defaults are.
+    #[test]
+    fn sample_config_is_the_defaults() {
+        let text = include_str!("../../../docs/rvoip.sample.toml");
+        let sample: ServerConfig =
+            infra_common::config::parse("rvoip.sample.toml", text, Vec::new()).expect("parses");
+        let defaults = ServerConfig::default();
+        assert_eq!(format!("{sample:?}"), format!("{defaults:?}"));
+        assert!(sample.auth.algorithms("sample").is_ok());
+        for entry in &sample.sip.listen {
+            assert!(listen("sample", entry).is_ok(), "{entry}");
+        }
+    }
+}
