@@ -53,7 +53,8 @@ mod store;
 
 pub use algorithm::Algorithm;
 pub use client::{ClientError, DigestClient};
+pub use infra_common::StoreError;
 pub use limiter::{Ban, FailureLimiter, Limit, LimiterConfig};
 pub use nonce::{NonceInfo, NonceKey};
 pub use server::{Attempt, DigestConfig, DigestServer, Reject};
-pub use store::{CredentialStore, MemoryCredentials, StoreError};
+pub use store::{CredentialStore, MemoryCredentials};

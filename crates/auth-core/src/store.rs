@@ -5,19 +5,9 @@
 use std::collections::HashMap;
 use std::future::Future;
 
+use infra_common::StoreError;
+
 use crate::Algorithm;
-
-/// A failure of the credential store itself (not "no such user").
-#[derive(Debug)]
-pub struct StoreError(pub String);
-
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StoreError {}
 
 /// HA1 values by user name, realm and algorithm.
 pub trait CredentialStore: Send + Sync {

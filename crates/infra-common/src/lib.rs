@@ -1,10 +1,18 @@
 //! # infra-common
 //!
 //! What every rvoip server shares:
-//! - [`config`]: one TOML file with a section per component, environment
-//!   overrides (`RVOIP_SIP__LISTEN`), errors naming the key and the line;
-//! - [`db`]: a database URL (SQLite file or PostgreSQL) opened as a pool,
-//!   with per-component embedded migrations.
+//! - [`config`] (feature `config`): one TOML file with a section per
+//!   component, environment overrides (`RVOIP_SIP__LISTEN`), errors naming
+//!   the key and the line;
+//! - [`db`] (feature `db`): a database URL (SQLite file or PostgreSQL)
+//!   opened as a pool, with per-component embedded migrations;
+//! - [`StoreError`]: the error of any storage back-end (no features, so
+//!   sans-IO crates can name it without pulling a database in).
 
+#[cfg(feature = "config")]
 pub mod config;
+#[cfg(feature = "db")]
 pub mod db;
+mod store;
+
+pub use store::StoreError;

@@ -40,7 +40,7 @@ pub struct SqlStore {
 }
 
 fn err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |e| StoreError(format!("{what}: {e}"))
+    move |e| StoreError::new(what, e)
 }
 
 impl SqlStore {

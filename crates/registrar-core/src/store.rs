@@ -5,19 +5,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 
+pub use infra_common::StoreError;
+
 use crate::{Binding, Change};
-
-/// A failure of the store itself.
-#[derive(Debug)]
-pub struct StoreError(pub String);
-
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StoreError {}
 
 /// Bindings by address-of-record. The registrar reads an AOR's bindings,
 /// decides, and writes the changes; it serialises requests for one AOR,

@@ -369,9 +369,9 @@ impl CredentialStore for Users {
         .bind(algorithm.name())
         .fetch_optional(self.db.pool())
         .await
-        .map_err(|e| StoreError(format!("reading credentials: {e}")))?;
+        .map_err(|e| StoreError::new("reading credentials", e))?;
         row.map(|r| r.try_get::<String, _>(0))
             .transpose()
-            .map_err(|e| StoreError(format!("reading credentials: {e}")))
+            .map_err(|e| StoreError::new("reading credentials", e))
     }
 }
