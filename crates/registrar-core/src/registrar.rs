@@ -36,6 +36,20 @@ pub struct Decision {
     pub changes: Vec<Change>,
 }
 
+impl Decision {
+    fn refused(
+        request: &Message,
+        code: StatusCode,
+        tag: &str,
+        extra: Option<(&str, String)>,
+    ) -> Decision {
+        Decision {
+            response: refuse(request, code, tag, extra),
+            changes: Vec::new(),
+        }
+    }
+}
+
 /// A registration event, for presence, BLF and metrics.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum RegistrationEvent {
@@ -186,20 +200,14 @@ impl Registrar {
                         .map(Change::binding),
                 );
                 if after.len() > self.config.max_bindings {
-                    return Decision {
-                        response: refuse(request, StatusCode::FORBIDDEN, tag, None),
-                        changes: Vec::new(),
-                    };
+                    return Decision::refused(request, StatusCode::FORBIDDEN, tag, None);
                 }
                 Decision {
                     response: self.ok(now, request, &after, &changes, tag),
                     changes,
                 }
             }
-            Err((code, extra)) => Decision {
-                response: refuse(request, code, tag, extra),
-                changes: Vec::new(),
-            },
+            Err((code, extra)) => Decision::refused(request, code, tag, extra),
         }
     }
 

@@ -52,6 +52,21 @@ impl SqlStore {
         Ok(SqlStore { db })
     }
 
+    /// The bindings a SELECT of [`columns!`] returns.
+    async fn fetch(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<Vec<Binding>, StoreError> {
+        let rows = query
+            .fetch_all(self.db.pool())
+            .await
+            .map_err(err("reading bindings"))?;
+        rows.iter()
+            .map(SqlStore::row)
+            .collect::<Result<_, _>>()
+            .map_err(err("reading bindings"))
+    }
+
     fn row(r: &AnyRow) -> Result<Binding, sqlx::Error> {
         let path: String = r.try_get("path")?;
         Ok(Binding {
@@ -76,19 +91,12 @@ impl SqlStore {
 
 impl LocationStore for SqlStore {
     async fn bindings(&self, aor: &str) -> Result<Vec<Binding>, StoreError> {
-        let rows = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "SELECT ",
             columns!(),
             " FROM bindings WHERE aor = $1"
-        ))
-        .bind(aor)
-        .fetch_all(self.db.pool())
-        .await
-        .map_err(err("reading bindings"))?;
-        rows.iter()
-            .map(SqlStore::row)
-            .collect::<Result<_, _>>()
-            .map_err(err("reading bindings"))
+        ));
+        self.fetch(query.bind(aor)).await
     }
 
     async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
@@ -134,13 +142,11 @@ impl LocationStore for SqlStore {
     }
 
     async fn all(&self) -> Result<Vec<Binding>, StoreError> {
-        let rows = sqlx::query(concat!("SELECT ", columns!(), " FROM bindings"))
-            .fetch_all(self.db.pool())
-            .await
-            .map_err(err("reading bindings"))?;
-        rows.iter()
-            .map(SqlStore::row)
-            .collect::<Result<_, _>>()
-            .map_err(err("reading bindings"))
+        self.fetch(sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM bindings"
+        )))
+        .await
     }
 }

@@ -99,6 +99,14 @@ fn db(what: &str) -> impl FnOnce(sqlx::Error) -> UserError + '_ {
     move |e| UserError::Db(DbError::new(what, e))
 }
 
+/// `Unknown` when a statement on `username@domain` touched no account.
+fn found(rows: u64, username: &str, domain: &str) -> Result<(), UserError> {
+    if rows == 0 {
+        return Err(UserError::Unknown(format!("{username}@{domain}")));
+    }
+    Ok(())
+}
+
 fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -223,9 +231,7 @@ impl Users {
                 .await
                 .map_err(db("setting a password"))?
                 .rows_affected();
-        if n == 0 {
-            return Err(UserError::Unknown(format!("{username}@{domain}")));
-        }
+        found(n, username, domain)?;
         let realms: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT realm FROM digest_ha1 WHERE username = $1 AND domain = $2",
         )
@@ -257,10 +263,7 @@ impl Users {
             .await
             .map_err(db("updating a user"))?
             .rows_affected();
-        if n == 0 {
-            return Err(UserError::Unknown(format!("{username}@{domain}")));
-        }
-        Ok(())
+        found(n, username, domain)
     }
 
     /// Deletes an account with its credentials and API keys.
@@ -285,9 +288,7 @@ impl Users {
                 .map_err(db("deleting a user"))?
                 .rows_affected();
         }
-        if n == 0 {
-            return Err(UserError::Unknown(format!("{username}@{domain}")));
-        }
+        found(n, username, domain)?;
         tx.commit().await.map_err(db("deleting a user"))?;
         Ok(())
     }
