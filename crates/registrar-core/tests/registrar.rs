@@ -266,34 +266,16 @@ async fn domain_require_and_aor_checks() {
         ..RegistrarConfig::default()
     });
     let c = "Contact: <sip:a@192.0.2.1>";
-    let r = rig
-        .send(
-            t(0),
-            &register_to("sip:example.org", "<sip:alice@example.org>", "c", 1, &[c]),
-        )
-        .await;
-    assert_eq!(code(&r), 404);
-    let r = rig
-        .send(
-            t(0),
-            &register_to("sip:example.com", "<sip:alice@example.org>", "c", 1, &[c]),
-        )
-        .await;
-    assert_eq!(code(&r), 404);
-    let r = rig
-        .send(
-            t(0),
-            &register_to("sip:example.com", "<tel:+15551234>", "c", 1, &[c]),
-        )
-        .await;
-    assert_eq!(code(&r), 404);
-    let r = rig
-        .send(
-            t(0),
-            &register_to("sip:example.com", "<sip:example.com>", "c", 1, &[c]),
-        )
-        .await;
-    assert_eq!(code(&r), 404);
+    // Another domain in the Request-URI or To, a tel: AOR, no user part.
+    for (ruri, to) in [
+        ("sip:example.org", "<sip:alice@example.org>"),
+        ("sip:example.com", "<sip:alice@example.org>"),
+        ("sip:example.com", "<tel:+15551234>"),
+        ("sip:example.com", "<sip:example.com>"),
+    ] {
+        let r = rig.send(t(0), &register_to(ruri, to, "c", 1, &[c])).await;
+        assert_eq!(code(&r), 404, "{ruri} {to}");
+    }
     let r = rig
         .send(t(0), &register("c", 1, &[c, "Require: path, foo, bar"]))
         .await;

@@ -192,6 +192,32 @@ impl Phone {
             .expect("an answer from the registrar")
     }
 
+    /// The first challenge to a REGISTER for `user` without credentials.
+    fn challenge(&self, user: &str, cseq: u32) -> String {
+        let first = self.exchange(&self.request("REGISTER", user, cseq, &[]));
+        assert_eq!(code(&first), 401, "challenged");
+        first
+            .fields_named(HeaderName::WwwAuthenticate)
+            .next()
+            .map(|f| f.value_str().expect("utf-8").to_string())
+            .expect("a challenge")
+    }
+
+    /// The Authorization line with which `client` answers `challenge`.
+    fn authorization(&self, client: &mut DigestClient, challenge: &str) -> String {
+        let challenge = WwwAuthenticate::parse(challenge)
+            .expect("challenge parses")
+            .0;
+        let answer = client
+            .answer(
+                &challenge,
+                "REGISTER",
+                &format!("sip:127.0.0.1:{}", self.port),
+            )
+            .expect("answerable");
+        format!("Authorization: {answer}")
+    }
+
     /// REGISTER → 401 → answered by `client` (with `pick` choosing among
     /// the challenges) → the final response and the answered request.
     fn register(
@@ -213,16 +239,9 @@ impl Phone {
             .iter()
             .map(|v| WwwAuthenticate::parse(v).expect("challenge parses").0)
             .collect();
-        let challenge = pick(&parsed);
-        let answer = client
-            .answer(
-                &challenge,
-                "REGISTER",
-                &format!("sip:127.0.0.1:{}", self.port),
-            )
-            .expect("answerable");
+        let challenge = pick(&parsed).to_string();
         let mut lines = extra.to_vec();
-        lines.push(format!("Authorization: {answer}"));
+        lines.push(self.authorization(client, &challenge));
         let request = self.request("REGISTER", user, cseq + 1, &lines);
         (self.exchange(&request), request)
     }
@@ -303,25 +322,9 @@ fn digest_registration_wrong_passwords_replays_and_a_restart() {
 
     // Authenticated as bob, registering alice: forbidden.
     let mut bob_as_alice = DigestClient::new("bob", "red-harbour-22", 5);
-    let first = phone.exchange(&phone.request("REGISTER", "alice", 20, &[]));
-    let ch = first
-        .fields_named(HeaderName::WwwAuthenticate)
-        .next()
-        .map(|f| f.value_str().expect("utf-8").to_string())
-        .expect("challenge");
-    let answer = bob_as_alice
-        .answer(
-            &WwwAuthenticate::parse(&ch).expect("parses").0,
-            "REGISTER",
-            &format!("sip:127.0.0.1:{}", reg.port),
-        )
-        .expect("answer");
-    let r = phone.exchange(&phone.request(
-        "REGISTER",
-        "alice",
-        21,
-        &[format!("Authorization: {answer}")],
-    ));
+    let ch = phone.challenge("alice", 20);
+    let auth = phone.authorization(&mut bob_as_alice, &ch);
+    let r = phone.exchange(&phone.request("REGISTER", "alice", 21, &[auth]));
     assert_eq!(code(&r), 403);
 
     // A query (no Contact) lists alice's one binding: the wrong password
@@ -354,22 +357,10 @@ fn stale_nonces_expiry_and_bans() {
     let mut dave = DigestClient::new("dave", "green-valley-9", 9);
 
     // An answer to an expired nonce: 401 with stale=true.
-    let first = phone.exchange(&phone.request("REGISTER", "dave", 1, &[]));
-    let ch = first
-        .fields_named(HeaderName::WwwAuthenticate)
-        .next()
-        .map(|f| f.value_str().expect("utf-8").to_string())
-        .expect("challenge");
+    let ch = phone.challenge("dave", 1);
     std::thread::sleep(Duration::from_millis(2100));
-    let answer = dave
-        .answer(
-            &WwwAuthenticate::parse(&ch).expect("parses").0,
-            "REGISTER",
-            &format!("sip:127.0.0.1:{}", reg.port),
-        )
-        .expect("answer");
     let mut lines = contact(5075, 2);
-    lines.push(format!("Authorization: {answer}"));
+    lines.push(phone.authorization(&mut dave, &ch));
     let r = phone.exchange(&phone.request("REGISTER", "dave", 2, &lines));
     assert_eq!(code(&r), 401);
     let stale = r

@@ -11,6 +11,10 @@ fn temp_db(name: &str) -> String {
     dir.join("users.db").to_string_lossy().into_owned()
 }
 
+async fn ha1(users: &Users, user: &str, realm: &str, alg: Algorithm) -> Option<String> {
+    users.ha1(user, realm, alg).await.expect("ha1")
+}
+
 async fn lifecycle(users: &Users) {
     let mut new = NewAccount::new("alice", "Example.COM", "correct horse");
     new.display_name = Some("Alice A.".into());
@@ -51,14 +55,11 @@ async fn lifecycle(users: &Users) {
     // Digest credentials for the domain as realm, every algorithm; no
     // password stored in the clear.
     for a in Algorithm::ALL {
-        let ha1 = users.ha1("alice", "example.com", a).await.expect("ha1");
+        let ha1 = ha1(users, "alice", "example.com", a).await;
         assert_eq!(ha1, Some(a.ha1("alice", "example.com", "correct horse")));
     }
     assert_eq!(
-        users
-            .ha1("alice", "example.org", Algorithm::Md5)
-            .await
-            .expect("ha1"),
+        ha1(users, "alice", "example.org", Algorithm::Md5).await,
         None
     );
     assert!(
@@ -86,10 +87,7 @@ async fn lifecycle(users: &Users) {
         .await
         .expect("passwd");
     assert_eq!(
-        users
-            .ha1("alice", "example.com", Algorithm::Sha256)
-            .await
-            .expect("ha1"),
+        ha1(users, "alice", "example.com", Algorithm::Sha256).await,
         Some(Algorithm::Sha256.ha1("alice", "example.com", "new stable pass"))
     );
     assert!(matches!(
@@ -105,10 +103,7 @@ async fn lifecycle(users: &Users) {
         .await
         .expect("disable");
     assert_eq!(
-        users
-            .ha1("alice", "example.com", Algorithm::Md5)
-            .await
-            .expect("ha1"),
+        ha1(users, "alice", "example.com", Algorithm::Md5).await,
         None
     );
     assert!(
@@ -158,10 +153,7 @@ async fn lifecycle(users: &Users) {
     );
     assert_eq!(users.check_api_key(&key).await.expect("check"), None);
     assert_eq!(
-        users
-            .ha1("alice", "example.com", Algorithm::Md5)
-            .await
-            .expect("ha1"),
+        ha1(users, "alice", "example.com", Algorithm::Md5).await,
         None
     );
     assert!(matches!(
