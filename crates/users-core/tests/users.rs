@@ -15,6 +15,17 @@ async fn ha1(users: &Users, user: &str, realm: &str, alg: Algorithm) -> Option<S
     users.ha1(user, realm, alg).await.expect("ha1")
 }
 
+/// Every account's `user@domain`, in listing order.
+async fn aors(users: &Users) -> Vec<String> {
+    users
+        .list()
+        .await
+        .expect("list")
+        .iter()
+        .map(|a| a.aor())
+        .collect()
+}
+
 async fn lifecycle(users: &Users) {
     let mut new = NewAccount::new("alice", "Example.COM", "correct horse");
     new.display_name = Some("Alice A.".into());
@@ -43,14 +54,7 @@ async fn lifecycle(users: &Users) {
         .expect("exists");
     assert_eq!(got, alice);
     assert_eq!(got.roles, vec![Role::User, Role::Agent]);
-    let names: Vec<String> = users
-        .list()
-        .await
-        .expect("list")
-        .iter()
-        .map(|a| a.aor())
-        .collect();
-    assert_eq!(names, ["alice@example.com", "bob@example.com"]);
+    assert_eq!(aors(users).await, ["alice@example.com", "bob@example.com"]);
 
     // Digest credentials for the domain as realm, every algorithm; no
     // password stored in the clear.
@@ -169,14 +173,7 @@ async fn accounts_on_sqlite_survive_a_reopen() {
     lifecycle(&users).await;
     drop(users);
     let again = Users::open(&path).await.expect("reopen");
-    let names: Vec<String> = again
-        .list()
-        .await
-        .expect("list")
-        .iter()
-        .map(|a| a.aor())
-        .collect();
-    assert_eq!(names, ["bob@example.com"]);
+    assert_eq!(aors(&again).await, ["bob@example.com"]);
 }
 
 #[tokio::test]
