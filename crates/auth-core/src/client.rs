@@ -4,6 +4,7 @@
 
 use sip_core::Message;
 use sip_core::header::{Credentials, HeaderName, ProxyAuthenticate, WwwAuthenticate};
+use sip_core::rng::SplitMix;
 
 use crate::Algorithm;
 
@@ -14,7 +15,7 @@ pub struct DigestClient {
     username: String,
     password: String,
     /// Drives client nonces (injected randomness, sans-IO).
-    cnonce_state: u64,
+    cnonces: SplitMix,
     /// The last nonce answered and its count, so a reused nonce counts up.
     last: Option<(String, u32)>,
 }
@@ -46,7 +47,7 @@ impl DigestClient {
         DigestClient {
             username: username.into(),
             password: password.into(),
-            cnonce_state: seed,
+            cnonces: SplitMix::new(seed),
             last: None,
         }
     }
@@ -106,8 +107,7 @@ impl DigestClient {
                 }
             };
             let nc = format!("{nc:08x}");
-            self.cnonce_state = self.cnonce_state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let cnonce = format!("{:016x}", mix(self.cnonce_state));
+            let cnonce = self.cnonces.token();
             let r = algorithm.response(&ha1, &nonce, Some((&nc, &cnonce)), method, uri);
             out.push_str(&format!(", qop=auth, nc={nc}, cnonce=\"{cnonce}\""));
             r
@@ -163,11 +163,4 @@ fn offers_auth(qop: &str) -> bool {
 /// A user name as the inside of a quoted-string.
 fn quote(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
-/// splitmix64's finaliser.
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }

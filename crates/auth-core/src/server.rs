@@ -17,6 +17,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sip_core::header::Credentials;
+use sip_core::rng::SplitMix;
 use subtle::ConstantTimeEq;
 
 use crate::Algorithm;
@@ -118,7 +119,7 @@ pub struct DigestServer {
     config: DigestConfig,
     key: NonceKey,
     opaque: String,
-    next_unique: u64,
+    uniques: SplitMix,
     seen: HashMap<u64, Seen>,
     /// Tracked nonces in first-use order, for expiry.
     order: VecDeque<(u64, u64)>,
@@ -143,7 +144,7 @@ impl DigestServer {
             config,
             key,
             opaque,
-            next_unique: seed,
+            uniques: SplitMix::new(seed),
             seen: HashMap::new(),
             order: VecDeque::new(),
             forgotten_before: 0,
@@ -161,12 +162,12 @@ impl DigestServer {
     /// algorithm, all with the same fresh nonce for `realm` (which must not
     /// contain `"` or `\\`).
     pub fn challenges(&mut self, now: SystemTime, realm: &str, stale: bool) -> Vec<String> {
-        self.next_unique = self.next_unique.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let unique = self.uniques.next_u64();
         let nonce = self.key.issue(
             realm,
             NonceInfo {
                 issued: unix(now),
-                unique: self.next_unique,
+                unique,
             },
         );
         let stale = if stale { ", stale=true" } else { "" };

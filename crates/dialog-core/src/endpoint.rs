@@ -275,7 +275,7 @@ impl Endpoint {
     fn token(&self) -> u64 {
         let n = self.inner.tokens.fetch_add(1, Ordering::Relaxed);
         let seed = self.inner.seed;
-        crate::layer::splitmix(seed.wrapping_add(n.wrapping_mul(crate::layer::GOLDEN)))
+        sip_core::rng::splitmix(seed.wrapping_add(n.wrapping_mul(sip_core::rng::GOLDEN)))
     }
 
     /// Where a request to `uri` goes: the outbound proxy if one is set, else

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use sip_core::builder::{Builder, response_to};
 use sip_core::header::HeaderName;
+use sip_core::rng::{GOLDEN, SplitMix, push_hex, token};
 use sip_core::{Message, Method, StatusCode};
 use transaction_core::{
     IdMap, IdSet, Inbound, Target, TransactionId, TransactionLayer, Transmit, Transport,
@@ -302,7 +303,7 @@ pub struct DialogLayer {
     pub(crate) events: VecDeque<Event>,
     /// Whether [`DialogEvent`]s are queued (off when nobody reads them).
     dialog_events: bool,
-    rng: u64,
+    rng: SplitMix,
 }
 
 /// Our identity per transport, formatted once: what Via, Contact and new
@@ -431,31 +432,6 @@ impl Me {
     }
 }
 
-/// The golden-ratio increment between successive splitmix64 inputs.
-pub(crate) const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
-
-/// The splitmix64 output function: a well-mixed 64 bits from a counter.
-pub(crate) fn splitmix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// Appends `x` as 16 lowercase hex digits.
-fn push_hex(s: &mut String, x: u64) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for i in (0..16).rev() {
-        s.push(char::from(HEX[((x >> (i * 4)) & 0xf) as usize]));
-    }
-}
-
-/// `x` as a 16-hex-digit token (tags, Call-IDs, branches).
-pub(crate) fn token(x: u64) -> String {
-    let mut s = String::with_capacity(16);
-    push_hex(&mut s, x);
-    s
-}
-
 /// Call-ID and From tag of a request we send.
 pub(crate) fn subscribe_key(request: &Message) -> Option<(String, String)> {
     let call_id = request.call_id()?.to_owned();
@@ -490,7 +466,7 @@ impl DialogLayer {
             next_timer: 0,
             events: VecDeque::new(),
             dialog_events: true,
-            rng: seed ^ GOLDEN,
+            rng: SplitMix::new(seed ^ GOLDEN),
         }
     }
 
@@ -516,8 +492,7 @@ impl DialogLayer {
 
     /// The next random number (splitmix64).
     pub(crate) fn random(&mut self) -> u64 {
-        self.rng = self.rng.wrapping_add(GOLDEN);
-        splitmix(self.rng)
+        self.rng.next_u64()
     }
 
     /// A fresh tag or Call-ID token.

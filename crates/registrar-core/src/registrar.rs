@@ -19,6 +19,7 @@ use sip_core::builder::response_to;
 use sip_core::header::{
     CSeq, CallId, Contact, Expires, HeaderName, Path, Require, Supported, To, UserAgent,
 };
+use sip_core::rng::SplitMix;
 use sip_core::{Message, StatusCode, Uri};
 
 use crate::{Aor, Binding, Change, RegistrarConfig};
@@ -71,7 +72,7 @@ pub struct Registrar {
     /// checks the stored bindings.
     timers: BinaryHeap<Reverse<(SystemTime, String)>>,
     events: VecDeque<RegistrationEvent>,
-    tag: u64,
+    tags: SplitMix,
 }
 
 /// A refusal: a response code, with a header to add.
@@ -103,7 +104,7 @@ impl Registrar {
             config,
             timers: BinaryHeap::new(),
             events: VecDeque::new(),
-            tag: seed,
+            tags: SplitMix::new(seed),
         }
     }
 
@@ -114,11 +115,7 @@ impl Registrar {
 
     /// A To tag for a response.
     pub fn tag(&mut self) -> String {
-        self.tag = self.tag.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.tag;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        format!("{:x}", z ^ (z >> 31))
+        self.tags.token()
     }
 
     /// Steps 1, 2 and 5 (before authentication): the domain is ours, every

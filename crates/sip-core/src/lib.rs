@@ -41,6 +41,7 @@ mod limits;
 mod message;
 mod method;
 mod params;
+pub mod rng;
 mod scan;
 pub mod sdp;
 mod status;
