@@ -35,7 +35,7 @@
 //! let aor = registrar.check(&register, &tag).unwrap();
 //! let now = SystemTime::now();
 //! let decision = registrar.process(now, &register, &aor, &[], "udp:192.0.2.1:5060", &tag);
-//! assert_eq!(decision.response.status().unwrap().as_u16(), 200);
+//! assert_eq!(decision.response.unwrap().status().unwrap().as_u16(), 200);
 //! assert_eq!(decision.changes.len(), 1); // one binding to store
 //! ```
 

@@ -30,8 +30,10 @@ pub const SUPPORTED: &[&str] = &["path", "outbound"];
 /// What to answer and what to write.
 #[derive(Debug)]
 pub struct Decision {
-    /// The response to send.
-    pub response: Message,
+    /// The response to send; `None` only if it could not be printed (the
+    /// request's own Via/From/To/Call-ID/CSeq copied into it do not parse
+    /// back), when nothing is sent and the client retransmits.
+    pub response: Option<Message>,
     /// Changes to write to the store before sending it (none when the
     /// request is refused).
     pub changes: Vec<Change>,
@@ -81,20 +83,12 @@ fn refuse(
     code: StatusCode,
     tag: &str,
     extra: Option<(&str, String)>,
-) -> Message {
+) -> Option<Message> {
     let mut b = response_to(request, code, Some(tag));
     if let Some((name, value)) = extra {
         b = b.header(name, value);
     }
-    b.build().unwrap_or_else(|_| fallback(request))
-}
-
-/// A 500 for the one case a response cannot be built (it cannot happen
-/// for a request that parsed, but nothing here may panic).
-fn fallback(request: &Message) -> Message {
-    response_to(request, StatusCode::SERVER_INTERNAL_ERROR, None)
-        .build()
-        .unwrap_or_else(|_| request.clone())
+    b.build().ok()
 }
 
 impl Registrar {
@@ -120,9 +114,9 @@ impl Registrar {
 
     /// Steps 1, 2 and 5 (before authentication): the domain is ours, every
     /// required extension is supported, and To names an address-of-record
-    /// here. `Err` is the response to send.
+    /// here. `Err` is the response to send (see [`Decision::response`]).
     #[allow(clippy::result_large_err)] // the refusal is sent at once, not passed along
-    pub fn check(&self, request: &Message, tag: &str) -> Result<Aor, Message> {
+    pub fn check(&self, request: &Message, tag: &str) -> Result<Aor, Option<Message>> {
         // 1: the Request-URI's domain.
         let ruri_host = match request.request_uri() {
             Some(Ok(Uri::Sip(u))) => u.host.to_string(),
@@ -327,7 +321,7 @@ impl Registrar {
         bindings: &[&Binding],
         changes: &[Change],
         tag: &str,
-    ) -> Message {
+    ) -> Option<Message> {
         let mut b = response_to(request, StatusCode::OK, Some(tag));
         for binding in bindings {
             let mut contact = format!("<{}>;expires={}", binding.contact, binding.remaining(now));
@@ -359,9 +353,7 @@ impl Registrar {
         if outbound && supports("outbound") {
             b = b.header("Require", "outbound");
         }
-        b.header("Supported", "path, outbound")
-            .build()
-            .unwrap_or_else(|_| fallback(request))
+        b.header("Supported", "path, outbound").build().ok()
     }
 
     /// After the changes are stored: arms expiry timers and queues events.

@@ -56,7 +56,7 @@ impl Rig {
         let tag = self.registrar.tag();
         let aor = match self.registrar.check(request, &tag) {
             Ok(aor) => aor,
-            Err(response) => return response,
+            Err(response) => return response.expect("a response"),
         };
         let current = self.store.bindings(&aor.key()).await.expect("read");
         let d = self
@@ -64,7 +64,7 @@ impl Rig {
             .process(now, request, &aor, &current, "udp:192.0.2.1:5060", &tag);
         self.store.apply(&d.changes).await.expect("write");
         self.registrar.commit(d.changes);
-        d.response
+        d.response.expect("a response")
     }
 
     async fn expire(&mut self, now: SystemTime) {

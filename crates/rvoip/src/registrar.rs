@@ -200,7 +200,7 @@ impl Server {
         }
         let aor = match lock(&self.registrar).check(request, &tag) {
             Ok(aor) => aor,
-            Err(response) => return Some(response),
+            Err(response) => return response,
         };
         if self.auth.enabled
             && let Err(response) = self.authenticate(request, &aor, ip, &tag).await
@@ -230,7 +230,7 @@ impl Server {
             return self.reply(request, StatusCode::SERVER_INTERNAL_ERROR, &tag);
         }
         self.commit(decision.changes);
-        Some(decision.response)
+        decision.response
     }
 
     fn commit(&self, changes: Vec<registrar_core::Change>) {
