@@ -108,19 +108,25 @@ impl LocationStore for SqlStore {
             .map_err(err("writing bindings"))?;
         for c in changes {
             let b = c.binding();
-            sqlx::query("DELETE FROM bindings WHERE aor = $1 AND binding_key = $2")
-                .bind(&b.aor)
-                .bind(&b.key)
-                .execute(&mut *tx)
-                .await
-                .map_err(err("writing bindings"))?;
             if c.is_removal() {
+                sqlx::query("DELETE FROM bindings WHERE aor = $1 AND binding_key = $2")
+                    .bind(&b.aor)
+                    .bind(&b.key)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err("writing bindings"))?;
                 continue;
             }
+            // One upsert (SQLite 3.24+ and PostgreSQL share the syntax).
             sqlx::query(concat!(
                 "INSERT INTO bindings (",
                 columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (aor, binding_key) DO UPDATE SET contact = excluded.contact, \
+                 expires = excluded.expires, q = excluded.q, call_id = excluded.call_id, \
+                 cseq = excluded.cseq, path = excluded.path, instance = excluded.instance, \
+                 reg_id = excluded.reg_id, source = excluded.source, \
+                 user_agent = excluded.user_agent"
             ))
             .bind(&b.aor)
             .bind(&b.key)

@@ -328,17 +328,9 @@ async fn write_ha1(
     for realm in realms {
         for a in Algorithm::ALL {
             sqlx::query(
-                "DELETE FROM digest_ha1 WHERE realm = $1 AND username = $2 AND algorithm = $3",
-            )
-            .bind(realm)
-            .bind(&account.username)
-            .bind(a.name())
-            .execute(&mut **tx)
-            .await
-            .map_err(db("storing digest credentials"))?;
-            sqlx::query(
                 "INSERT INTO digest_ha1 (realm, username, algorithm, domain, ha1) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (realm, username, algorithm) \
+                 DO UPDATE SET domain = excluded.domain, ha1 = excluded.ha1",
             )
             .bind(realm)
             .bind(&account.username)
