@@ -107,11 +107,6 @@ pub struct Attempt<'a> {
     qop: Option<(Cow<'a, str>, u32, Cow<'a, str>)>,
 }
 
-struct Seen {
-    issued: u64,
-    nc: u32,
-}
-
 /// A digest authenticator (sans-IO: time is passed in). The realm is
 /// given with each call, so one server serves every domain; a nonce is
 /// only good for the realm it was issued for.
@@ -120,7 +115,8 @@ pub struct DigestServer {
     key: NonceKey,
     opaque: String,
     uniques: SplitMix,
-    seen: HashMap<u64, Seen>,
+    /// Highest nonce-count per nonce in use (0: used once without qop).
+    seen: HashMap<u64, u32>,
     /// Tracked nonces in first-use order, for expiry.
     order: VecDeque<(u64, u64)>,
     /// Nonces issued at or before this time may have been forgotten to
@@ -285,9 +281,9 @@ impl DigestServer {
         match self.seen.get_mut(&attempt.info.unique) {
             // Without qop a nonce is good once; with qop the count must rise.
             Some(_) if nc == 0 => Err(Reject::Stale),
-            Some(seen) if nc <= seen.nc => Err(Reject::Replay),
+            Some(seen) if nc <= *seen => Err(Reject::Replay),
             Some(seen) => {
-                seen.nc = nc;
+                *seen = nc;
                 Ok(())
             }
             None if issued <= self.forgotten_before => Err(Reject::Stale),
@@ -298,7 +294,7 @@ impl DigestServer {
                     self.seen.remove(&old);
                     self.forgotten_before = self.forgotten_before.max(old_issued);
                 }
-                self.seen.insert(attempt.info.unique, Seen { issued, nc });
+                self.seen.insert(attempt.info.unique, nc);
                 self.order.push_back((issued, attempt.info.unique));
                 Ok(())
             }
@@ -312,9 +308,7 @@ impl DigestServer {
                 break;
             }
             self.order.pop_front();
-            if self.seen.get(&unique).is_some_and(|s| s.issued == issued) {
-                self.seen.remove(&unique);
-            }
+            self.seen.remove(&unique);
         }
     }
 

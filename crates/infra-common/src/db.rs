@@ -22,7 +22,7 @@ pub enum Backend {
 #[derive(Debug)]
 pub struct DbError {
     what: String,
-    source: Option<sqlx::Error>,
+    source: sqlx::Error,
 }
 
 impl DbError {
@@ -30,28 +30,25 @@ impl DbError {
     pub fn new(what: impl Into<String>, source: sqlx::Error) -> DbError {
         DbError {
             what: what.into(),
-            source: Some(source),
+            source,
         }
     }
 
     /// True when the database refused a duplicate key.
     pub fn is_unique_violation(&self) -> bool {
-        matches!(&self.source, Some(sqlx::Error::Database(e)) if e.is_unique_violation())
+        matches!(&self.source, sqlx::Error::Database(e) if e.is_unique_violation())
     }
 }
 
 impl fmt::Display for DbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.source {
-            Some(e) => write!(f, "{}: {e}", self.what),
-            None => f.write_str(&self.what),
-        }
+        write!(f, "{}: {}", self.what, self.source)
     }
 }
 
 impl std::error::Error for DbError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_ref().map(|e| e as _)
+        Some(&self.source)
     }
 }
 

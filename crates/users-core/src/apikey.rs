@@ -6,6 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use subtle::ConstantTimeEq;
 
 use crate::{Account, UserError, Users, db, now_unix};
 
@@ -86,7 +87,7 @@ impl Users {
         let stored: String = row.try_get("hash").map_err(db("checking an API key"))?;
         let stored = URL_SAFE_NO_PAD.decode(stored).unwrap_or_default();
         let given = digest(secret);
-        if !bool::from(subtle_eq(&stored, &given)) {
+        if !bool::from(stored.ct_eq(&given)) {
             return Ok(None);
         }
         let username: String = row.try_get("username").map_err(db("checking an API key"))?;
@@ -115,10 +116,4 @@ impl Users {
             })
             .collect()
     }
-}
-
-/// Constant-time equality of two digests.
-fn subtle_eq(a: &[u8], b: &[u8]) -> subtle::Choice {
-    use subtle::ConstantTimeEq;
-    a.ct_eq(b)
 }
