@@ -124,26 +124,22 @@ impl Server {
         source: std::net::IpAddr,
         tag: &str,
     ) -> Result<(), Option<Message>> {
-        let realm = self
-            .auth
-            .realm
-            .clone()
-            .unwrap_or_else(|| aor.domain.clone());
-        let ruri = request.request_uri_str().unwrap_or_default().to_string();
+        let realm = self.auth.realm.as_deref().unwrap_or(&aor.domain);
+        let ruri = request.request_uri_str().unwrap_or_default();
         let ours = request
             .headers_of::<Authorization<'_>>()
             .filter_map(Result::ok)
             .map(|a| a.0)
             .find(|c: &Credentials<'_>| {
-                c.is_digest() && c.param("realm").as_deref() == Some(&realm)
+                c.is_digest() && c.param("realm").as_deref() == Some(realm)
             });
         let Some(credentials) = ours else {
-            return Err(self.challenge(request, &realm, false, tag));
+            return Err(self.challenge(request, realm, false, tag));
         };
-        let attempt = lock(&self.digest).inspect(&credentials, &realm, &ruri);
+        let attempt = lock(&self.digest).inspect(&credentials, realm, ruri);
         let attempt = match attempt {
             Ok(a) => a,
-            Err(why) => return Err(self.challenge(request, &realm, why.is_stale(), tag)),
+            Err(why) => return Err(self.challenge(request, realm, why.is_stale(), tag)),
         };
         if lock(&self.limiter).user_banned(Instant::now(), &attempt.username) {
             count(&self.counters.refused_banned);
@@ -151,7 +147,7 @@ impl Server {
         }
         let ha1 = match self
             .users
-            .ha1(&attempt.username, &realm, attempt.algorithm)
+            .ha1(&attempt.username, realm, attempt.algorithm)
             .await
         {
             Ok(h) => h,
@@ -161,12 +157,9 @@ impl Server {
                 return Err(self.reply(request, StatusCode::SERVER_INTERNAL_ERROR, tag));
             }
         };
-        let method = request
-            .method()
-            .map_or("REGISTER", |m| m.as_str())
-            .to_string();
+        let method = request.method().map_or("REGISTER", |m| m.as_str());
         let verdict =
-            lock(&self.digest).verify(SystemTime::now(), &method, &attempt, ha1.as_deref());
+            lock(&self.digest).verify(SystemTime::now(), method, &attempt, ha1.as_deref());
         match verdict {
             Ok(()) if *attempt.username == aor.user => Ok(()),
             // Authenticated, but as someone else: not allowed to touch this AOR.
@@ -181,7 +174,7 @@ impl Server {
                     );
                     self.log_bans(bans);
                 }
-                Err(self.challenge(request, &realm, why.is_stale(), tag))
+                Err(self.challenge(request, realm, why.is_stale(), tag))
             }
         }
     }
