@@ -67,6 +67,17 @@ impl Rig {
         d.response.expect("a response")
     }
 
+    /// [`Rig::send`] of a REGISTER for alice (see [`register`]).
+    async fn register(
+        &mut self,
+        now: SystemTime,
+        call_id: &str,
+        cseq: u32,
+        extra: &[&str],
+    ) -> Message {
+        self.send(now, &register(call_id, cseq, extra)).await
+    }
+
     async fn expire(&mut self, now: SystemTime) {
         for aor in self.registrar.due(now) {
             let current = self.store.bindings(&aor).await.expect("read");
@@ -101,13 +112,11 @@ fn header(m: &Message, name: &str) -> Option<String> {
 async fn register_refresh_list_unregister_and_expire() {
     let mut rig = Rig::new(RegistrarConfig::default());
     let r = rig
-        .send(
+        .register(
             t(0),
-            &register(
-                "c1",
-                1,
-                &["Contact: <sip:alice@192.0.2.1:5060>;q=0.7", "Expires: 600"],
-            ),
+            "c1",
+            1,
+            &["Contact: <sip:alice@192.0.2.1:5060>;q=0.7", "Expires: 600"],
         )
         .await;
     assert_eq!(code(&r), 200);
@@ -122,20 +131,20 @@ async fn register_refresh_list_unregister_and_expire() {
 
     // A second phone, then a refresh of the first (a URI equal by §19.1.4).
     let r = rig
-        .send(
+        .register(
             t(10),
-            &register("c2", 1, &["Contact: <sip:alice@192.0.2.2>;expires=3600"]),
+            "c2",
+            1,
+            &["Contact: <sip:alice@192.0.2.2>;expires=3600"],
         )
         .await;
     assert_eq!(contacts(&r).len(), 2);
     let r = rig
-        .send(
+        .register(
             t(20),
-            &register(
-                "c1",
-                2,
-                &["Contact: <sip:%61lice@192.0.2.1:5060>", "Expires: 300"],
-            ),
+            "c1",
+            2,
+            &["Contact: <sip:%61lice@192.0.2.1:5060>", "Expires: 300"],
         )
         .await;
     assert_eq!(code(&r), 200);
@@ -153,15 +162,17 @@ async fn register_refresh_list_unregister_and_expire() {
     );
 
     // No Contact: a query.
-    let r = rig.send(t(30), &register("c3", 1, &[])).await;
+    let r = rig.register(t(30), "c3", 1, &[]).await;
     assert_eq!(contacts(&r).len(), 2);
     assert!(rig.events().is_empty());
 
     // expires=0 removes one; expiry removes the other on time.
     let r = rig
-        .send(
+        .register(
             t(40),
-            &register("c2", 2, &["Contact: <sip:alice@192.0.2.2>;expires=0"]),
+            "c2",
+            2,
+            &["Contact: <sip:alice@192.0.2.2>;expires=0"],
         )
         .await;
     assert_eq!(contacts(&r), ["<sip:%61lice@192.0.2.1:5060>;expires=280"]);
@@ -195,50 +206,47 @@ async fn expiry_limits_wildcard_and_ordering() {
     };
     let mut rig = Rig::new(config);
     let r = rig
-        .send(
-            t(0),
-            &register("c1", 1, &["Contact: <sip:a@192.0.2.1>;expires=30"]),
-        )
+        .register(t(0), "c1", 1, &["Contact: <sip:a@192.0.2.1>;expires=30"])
         .await;
     assert_eq!(code(&r), 423);
     assert_eq!(header(&r, "Min-Expires").as_deref(), Some("60"));
     let r = rig
-        .send(
+        .register(
             t(0),
-            &register("c1", 2, &["Contact: <sip:a@192.0.2.1>", "Expires: 99999"]),
+            "c1",
+            2,
+            &["Contact: <sip:a@192.0.2.1>", "Expires: 99999"],
         )
         .await;
     assert_eq!(contacts(&r), ["<sip:a@192.0.2.1>;expires=3600"]);
     // The same Call-ID with an old CSeq is out of order; another Call-ID is not.
     let r = rig
-        .send(t(1), &register("c1", 2, &["Contact: <sip:a@192.0.2.1>"]))
+        .register(t(1), "c1", 2, &["Contact: <sip:a@192.0.2.1>"])
         .await;
     assert_eq!(code(&r), 400);
     let r = rig
-        .send(t(1), &register("c9", 1, &["Contact: <sip:b@192.0.2.1>"]))
+        .register(t(1), "c9", 1, &["Contact: <sip:b@192.0.2.1>"])
         .await;
     assert_eq!(code(&r), 200);
     // A third binding passes the limit.
     let r = rig
-        .send(t(2), &register("c8", 1, &["Contact: <sip:c@192.0.2.1>"]))
+        .register(t(2), "c8", 1, &["Contact: <sip:c@192.0.2.1>"])
         .await;
     assert_eq!(code(&r), 403);
     // `*` needs Expires: 0 and no other contact.
-    let r = rig.send(t(3), &register("c7", 1, &["Contact: *"])).await;
+    let r = rig.register(t(3), "c7", 1, &["Contact: *"]).await;
     assert_eq!(code(&r), 400);
     let r = rig
-        .send(
+        .register(
             t(3),
-            &register(
-                "c7",
-                1,
-                &["Contact: *", "Contact: <sip:d@192.0.2.1>", "Expires: 0"],
-            ),
+            "c7",
+            1,
+            &["Contact: *", "Contact: <sip:d@192.0.2.1>", "Expires: 0"],
         )
         .await;
     assert_eq!(code(&r), 400);
     let r = rig
-        .send(t(3), &register("c7", 1, &["Contact: *", "Expires: 0"]))
+        .register(t(3), "c7", 1, &["Contact: *", "Expires: 0"])
         .await;
     assert_eq!(code(&r), 200);
     assert!(contacts(&r).is_empty());
@@ -251,9 +259,11 @@ async fn expiry_limits_wildcard_and_ordering() {
     );
     // Malformed Expires and Contact.
     let r = rig
-        .send(
+        .register(
             t(4),
-            &register("c6", 1, &["Contact: <sip:a@192.0.2.1>", "Expires: soon"]),
+            "c6",
+            1,
+            &["Contact: <sip:a@192.0.2.1>", "Expires: soon"],
         )
         .await;
     assert_eq!(code(&r), 400);
@@ -277,7 +287,7 @@ async fn domain_require_and_aor_checks() {
         assert_eq!(code(&r), 404, "{ruri} {to}");
     }
     let r = rig
-        .send(t(0), &register("c", 1, &[c, "Require: path, foo, bar"]))
+        .register(t(0), "c", 1, &[c, "Require: path, foo, bar"])
         .await;
     assert_eq!(code(&r), 420);
     assert_eq!(header(&r, "Unsupported").as_deref(), Some("foo, bar"));
@@ -303,18 +313,13 @@ async fn domain_require_and_aor_checks() {
 async fn path_and_outbound() {
     let mut rig = Rig::new(RegistrarConfig::default());
     let r = rig
-        .send(
-            t(0),
-            &register(
-                "c1",
+        .register(t(0), "c1",
                 1,
                 &[
                     "Contact: <sip:alice@10.0.0.5:5060;transport=tcp>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";reg-id=1",
                     "Path: <sip:edge.example.com;lr>",
                     "Supported: path, outbound",
-                ],
-            ),
-        )
+                ])
         .await;
     assert_eq!(code(&r), 200);
     assert_eq!(
@@ -327,14 +332,9 @@ async fn path_and_outbound() {
     assert_eq!(stored[0].source.as_deref(), Some("udp:192.0.2.1:5060"));
     // The same instance and reg-id from a new address replaces the binding.
     let r = rig
-        .send(
-            t(5),
-            &register(
-                "c2",
+        .register(t(5), "c2",
                 1,
-                &["Contact: <sip:alice@10.0.0.9:5070;transport=tcp>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";reg-id=1"],
-            ),
-        )
+                &["Contact: <sip:alice@10.0.0.9:5070;transport=tcp>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";reg-id=1"])
         .await;
     let listed = contacts(&r);
     assert_eq!(listed.len(), 1, "{listed:?}");
