@@ -41,6 +41,19 @@ enum Command {
         #[arg(long)]
         realm: Vec<String>,
     },
+    /// Adds many accounts at once, all or none: one `user@domain;password`
+    /// per line (optionally `;display name`), `#` comments and blank lines
+    /// skipped; `-` reads standard input.
+    Import {
+        file: PathBuf,
+        /// Phone-only accounts: digest HA1 values but no argon2id hash, so
+        /// no password login (and a much faster import).
+        #[arg(long)]
+        sip_only: bool,
+        /// Digest realms besides the domain (and the configured one).
+        #[arg(long)]
+        realm: Vec<String>,
+    },
     /// Lists every account.
     List,
     /// Shows one account and its API keys.
@@ -86,6 +99,32 @@ fn password(given: Option<String>) -> Result<String, UserError> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
+/// The realms an account keeps HA1 values for besides its domain: `extra`
+/// and the configured realm.
+fn add_realms(new: &mut NewAccount, extra: Vec<String>, configured: Option<&str>) {
+    new.extra_realms = extra;
+    if let Some(realm) = configured.filter(|r| *r != new.domain) {
+        new.extra_realms.push(realm.to_string());
+    }
+}
+
+/// One `user@domain;password[;display name]` line of an import, checked
+/// as `add` would check it.
+fn import_line(line: &str) -> Result<NewAccount, UserError> {
+    let mut parts = line.splitn(3, ';');
+    let aor = parts.next().unwrap_or_default();
+    let password = parts
+        .next()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| UserError::Invalid("expected user@domain;password".into()))?;
+    let (user, domain) = split(aor)?;
+    let mut new = NewAccount::new(user, domain, password);
+    new.display_name = parts.next().map(str::to_string);
+    new.validate()?;
+    users_core::check_strength(user, password)?;
+    Ok(new)
+}
+
 fn roles(list: &str) -> Result<Vec<Role>, UserError> {
     list.split(',')
         .map(|r| {
@@ -109,12 +148,36 @@ async fn execute(args: Args, realm: Option<String>, users: Users) -> Result<(), 
             let mut new = NewAccount::new(user, domain, &password(p)?);
             new.display_name = display;
             new.roles = roles(&r)?;
-            new.extra_realms = extra;
-            if let Some(realm) = realm.filter(|r| *r != new.domain) {
-                new.extra_realms.push(realm);
-            }
+            add_realms(&mut new, extra, realm.as_deref());
             let a = users.add(&new).await?;
             println!("added {}", a.aor());
+        }
+        Command::Import {
+            file,
+            sip_only,
+            realm: extra,
+        } => {
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())
+            } else {
+                std::fs::read_to_string(&file)
+            }
+            .map_err(|e| UserError::Invalid(format!("{}: {e}", file.display())))?;
+            let mut accounts = Vec::new();
+            for (n, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let mut new = import_line(line).map_err(|e| {
+                    UserError::Invalid(format!("{} line {}: {e}", file.display(), n + 1))
+                })?;
+                new.login = !sip_only;
+                add_realms(&mut new, extra.clone(), realm.as_deref());
+                accounts.push(new);
+            }
+            users.add_many(&accounts).await?;
+            println!("imported {} users", accounts.len());
         }
         Command::List => {
             for a in users.list().await? {

@@ -3,7 +3,7 @@
 //! answering challenges with auth-core's digest client.
 
 mod common;
-use common::free_port;
+use common::{free_port, sipp_counter, which};
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -392,6 +392,125 @@ fn stale_nonces_expiry_and_bans() {
     let (out, err) = reg.stop();
     assert!(err.contains("banned source 127.0.0.1"), "{err}");
     assert!(out.contains("bans 1"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SIPp's REGISTER scenarios from `sipp/` with `[authentication]`: each of
+/// `users` users registers, refreshes and unregisters, then registers two
+/// contacts and removes both with `Contact: *`; every "call" must succeed.
+/// The accounts come from `rvoip user import`.
+#[test]
+fn sipp_register_scenarios_with_digest() {
+    let users = 50;
+    let dir = temp_dir("sipp");
+    // SIPp answers only MD5 challenges, and only the first one.
+    let mut reg = Registrar::configure(&dir, "[auth]\nalgorithms = [\"MD5\"]\n");
+    let list = dir.join("import.txt");
+    let mut import = String::from("# user@domain;password\n");
+    let mut inf = String::from("SEQUENTIAL\n");
+    for i in 0..users {
+        import.push_str(&format!("sipp{i}@127.0.0.1;pass-{i}-word\n"));
+        inf.push_str(&format!(
+            "sipp{i};[authentication username=sipp{i} password=pass-{i}-word]\n"
+        ));
+    }
+    // A bad line is refused with its number, and nothing is imported.
+    std::fs::write(
+        &list,
+        "# users\nbob@127.0.0.1;blue-lagoon-7\nnobody-at-all;secret-99\n",
+    )
+    .expect("write import");
+    let config = reg.config.to_str().expect("utf-8").to_string();
+    let out = rvoip(&[
+        "user",
+        "--config",
+        &config,
+        "import",
+        list.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("import.txt line 3: expected user@domain"),
+        "{err}"
+    );
+    std::fs::write(&list, import).expect("write import");
+    std::fs::write(dir.join("users.csv"), inf).expect("write injection");
+    let out = rvoip(&[
+        "user",
+        "--config",
+        &config,
+        "import",
+        list.to_str().expect("utf-8"),
+        "--sip-only",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("imported {users} users\n")
+    );
+    reg.start();
+    let sipp = which("sipp").unwrap_or_else(|| {
+        panic!("sipp is not installed: install Debian's sip-tester (.ci/run does)")
+    });
+    let scenarios = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sipp");
+    for (scenario, transport) in [
+        ("register-lifecycle", "u1"),
+        ("register-lifecycle", "t1"),
+        ("register-wildcard", "u1"),
+        ("register-auth", "u1"),
+    ] {
+        let stat = dir.join(format!("{scenario}-{transport}.csv"));
+        let status = Command::new(&sipp)
+            .arg("-sf")
+            .arg(format!("{scenarios}/{scenario}.xml"))
+            .arg("-inf")
+            .arg(dir.join("users.csv"))
+            .arg(format!("127.0.0.1:{}", reg.port))
+            .args([
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &free_port().to_string(),
+                "-t",
+                transport,
+            ])
+            .args(["-m", &users.to_string(), "-r", "100", "-nostdin"])
+            .args(["-timeout", "60s", "-timeout_error", "-trace_stat", "-stf"])
+            .arg(&stat)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run sipp");
+        let csv = std::fs::read_to_string(&stat).expect("sipp statistics");
+        let col = |name: &str| sipp_counter(&csv, name);
+        assert_eq!(
+            col("SuccessfulCall(C)"),
+            Some(users),
+            "{scenario} over {transport}"
+        );
+        assert_eq!(col("FailedCall(C)"), Some(0), "{scenario} over {transport}");
+        assert!(
+            status.success(),
+            "{scenario} over {transport}: sipp exit status {status}"
+        );
+    }
+    let (out, _) = reg.stop();
+    // The lifecycle (twice) and the wildcard each ended with every binding
+    // removed (their checks see only the first Contact, so they run on
+    // empty AORs); register-auth then left one binding per user.
+    assert!(out.contains("auth_failures 0"), "{out}");
+    let phone = Phone::new("127.0.0.1", reg.port);
+    reg.start();
+    let mut client = DigestClient::new("sipp7", "pass-7-word", 7);
+    let (q, _) = phone.register(&mut client, "sipp7", 1, &[], strongest);
+    assert_eq!(code(&q), 200);
+    assert_eq!(contacts(&q).len(), 1, "{:?}", contacts(&q));
+    reg.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -3,7 +3,7 @@
 //! A missing `sipp` fails the test: it never passes silently.
 
 mod common;
-use common::free_port;
+use common::{free_port, sipp_counter, which};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -116,25 +116,6 @@ fn sipp(scenario: &str, port: u16, transport: &str, stat: &std::path::Path, call
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     cmd
-}
-
-/// A cumulative counter from the last row of a SIPp `-trace_stat` file.
-fn sipp_counter(csv: &str, name: &str) -> Option<u64> {
-    let header: Vec<&str> = csv.lines().next()?.split(';').collect();
-    let last: Vec<&str> = csv.lines().last()?.split(';').collect();
-    header
-        .iter()
-        .position(|h| *h == name)
-        .and_then(|i| last.get(i))
-        .and_then(|v| v.parse().ok())
-}
-
-fn which(cmd: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(cmd))
-            .find(|p| p.is_file())
-    })
 }
 
 #[test]

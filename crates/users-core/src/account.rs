@@ -99,6 +99,9 @@ pub struct NewAccount {
     pub password: String,
     /// Digest realms other than the domain to keep HA1 values for.
     pub extra_realms: Vec<String>,
+    /// Keep an argon2id hash for password logins (the REST APIs); false
+    /// for phone-only accounts, which then have only digest HA1 values.
+    pub login: bool,
 }
 
 impl NewAccount {
@@ -111,6 +114,7 @@ impl NewAccount {
             roles: vec![Role::User],
             password: password.to_string(),
             extra_realms: Vec::new(),
+            login: true,
         }
     }
 
@@ -119,7 +123,9 @@ impl NewAccount {
         format!("{}@{}", self.username, self.domain)
     }
 
-    pub(crate) fn validate(&self) -> Result<(), UserError> {
+    /// Checks the user name and domain (the password is checked by
+    /// [`check_strength`](crate::check_strength)).
+    pub fn validate(&self) -> Result<(), UserError> {
         // RFC 3261 `user`: unreserved, escaped and user-unreserved marks;
         // escapes and a few odd marks are refused to keep names simple.
         let user_ok = !self.username.is_empty()

@@ -143,33 +143,7 @@ impl Users {
     /// Adds an account with its password (argon2id hash and HA1 values
     /// for the account's domain as realm, plus `extra_realms`).
     pub async fn add(&self, new: &NewAccount) -> Result<Account, UserError> {
-        new.validate()?;
-        check_strength(&new.username, &new.password)?;
-        let hash = password::hash(&new.password)?;
-        let created = now_unix();
-        let mut tx = self.db.pool().begin().await.map_err(db("adding a user"))?;
-        let inserted = sqlx::query(
-            "INSERT INTO accounts (username, domain, display_name, enabled, roles, password, created) \
-             VALUES ($1, $2, $3, 1, $4, $5, $6)",
-        )
-        .bind(&new.username)
-        .bind(&new.domain)
-        .bind(new.display_name.as_deref())
-        .bind(Role::join(&new.roles))
-        .bind(&hash)
-        .bind(created)
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = inserted {
-            let e = DbError::new("adding a user", e);
-            return Err(if e.is_unique_violation() {
-                UserError::Duplicate(new.aor())
-            } else {
-                UserError::Db(e)
-            });
-        }
-        write_ha1(&mut tx, new, &new.password).await?;
-        tx.commit().await.map_err(db("adding a user"))?;
+        let created = self.add_many(std::slice::from_ref(new)).await?;
         Ok(Account {
             username: new.username.clone(),
             domain: new.domain.clone(),
@@ -178,6 +152,44 @@ impl Users {
             roles: new.roles.clone(),
             created,
         })
+    }
+
+    /// Adds every account in one transaction: all or none (the first
+    /// invalid, weak or duplicate one is the error). The argon2id hashes
+    /// are computed on every core. Returns the creation time.
+    pub async fn add_many(&self, accounts: &[NewAccount]) -> Result<i64, UserError> {
+        for new in accounts {
+            new.validate()?;
+            check_strength(&new.username, &new.password)?;
+        }
+        let hashes = hash_all(accounts)?;
+        let created = now_unix();
+        let mut tx = self.db.pool().begin().await.map_err(db("adding a user"))?;
+        for (new, hash) in accounts.iter().zip(&hashes) {
+            let inserted = sqlx::query(
+                "INSERT INTO accounts (username, domain, display_name, enabled, roles, password, created) \
+                 VALUES ($1, $2, $3, 1, $4, $5, $6)",
+            )
+            .bind(&new.username)
+            .bind(&new.domain)
+            .bind(new.display_name.as_deref())
+            .bind(Role::join(&new.roles))
+            .bind(hash.as_deref())
+            .bind(created)
+            .execute(&mut *tx)
+            .await;
+            if let Err(e) = inserted {
+                let e = DbError::new("adding a user", e);
+                return Err(if e.is_unique_violation() {
+                    UserError::Duplicate(new.aor())
+                } else {
+                    UserError::Db(e)
+                });
+            }
+            write_ha1(&mut tx, new, &new.password).await?;
+        }
+        tx.commit().await.map_err(db("adding a user"))?;
+        Ok(created)
     }
 
     /// The account `username@domain`.
@@ -317,6 +329,31 @@ impl Users {
             }
         })
     }
+}
+
+/// The argon2id hash of each account that keeps one (`login`), computed
+/// on as many threads as there are cores: argon2id is slow on purpose.
+fn hash_all(accounts: &[NewAccount]) -> Result<Vec<Option<String>>, UserError> {
+    let hash = |a: &NewAccount| a.login.then(|| password::hash(&a.password)).transpose();
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if accounts.len() < 2 || threads < 2 {
+        return accounts.iter().map(hash).collect();
+    }
+    let chunk = accounts.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = accounts
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(hash).collect::<Vec<_>>()))
+            .collect();
+        let mut out = Vec::with_capacity(accounts.len());
+        for w in workers {
+            let part = w
+                .join()
+                .map_err(|_| UserError::Invalid("hashing passwords failed".into()))?;
+            out.extend(part);
+        }
+        out.into_iter().collect()
+    })
 }
 
 async fn write_ha1(

@@ -56,6 +56,35 @@ async fn lifecycle(users: &Users) {
     assert_eq!(got.roles, vec![Role::User, Role::Agent]);
     assert_eq!(aors(users).await, ["alice@example.com", "bob@example.com"]);
 
+    // Many at once: all or none. A duplicate among them adds nobody; a
+    // phone-only account has digest credentials but no password login.
+    let mut phone = NewAccount::new("carol", "example.com", "tulip meadow");
+    phone.login = false;
+    let batch = [
+        phone.clone(),
+        NewAccount::new("bob", "example.com", "x-ray vision"),
+    ];
+    assert!(
+        matches!(users.add_many(&batch).await, Err(UserError::Duplicate(a)) if a == "bob@example.com")
+    );
+    assert_eq!(aors(users).await, ["alice@example.com", "bob@example.com"]);
+    users.add_many(&batch[..1]).await.expect("add carol");
+    assert!(
+        !users
+            .check_password("carol", "example.com", "tulip meadow")
+            .await
+            .expect("check")
+    );
+    assert!(
+        ha1(users, "carol", "example.com", Algorithm::Md5)
+            .await
+            .is_some()
+    );
+    users
+        .delete("carol", "example.com")
+        .await
+        .expect("delete carol");
+
     // Digest credentials for the domain as realm, every algorithm; no
     // password stored in the clear.
     for a in Algorithm::ALL {
