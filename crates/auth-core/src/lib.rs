@@ -57,4 +57,4 @@ pub use infra_common::StoreError;
 pub use limiter::{Ban, FailureLimiter, Limit, LimiterConfig};
 pub use nonce::{NonceInfo, NonceKey};
 pub use server::{Attempt, DigestConfig, DigestServer, Reject};
-pub use store::{CredentialStore, MemoryCredentials};
+pub use store::{CachedCredentials, CredentialStore, MemoryCredentials};

@@ -49,4 +49,4 @@ pub use binding::{Aor, Binding, Change, from_unix, to_unix};
 pub use config::RegistrarConfig;
 pub use registrar::{Decision, Registrar, RegistrationEvent, SUPPORTED};
 pub use sql::SqlStore;
-pub use store::{LocationStore, MemoryStore, StoreError};
+pub use store::{CachedStore, LocationStore, MemoryStore, StoreError};

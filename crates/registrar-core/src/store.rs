@@ -66,3 +66,101 @@ impl LocationStore for MemoryStore {
         Ok(self.lock().values().flatten().cloned().collect())
     }
 }
+
+/// A store read from memory in front of another that keeps the bindings
+/// for restarts: reads never leave the process. Writes go to the backing
+/// store either at once, before [`apply`](LocationStore::apply) returns
+/// (write-through), or, with [`CachedStore::write_behind`], in batches
+/// when [`CachedStore::flush`] is called: many registrations share one
+/// transaction, and a crash loses the changes since the last flush (phones
+/// register again when their refresh is due). The memory copy is loaded
+/// once, by [`CachedStore::load`], so this is right while this process is
+/// the only writer of the backing store; registrars sharing one store use
+/// that store directly.
+#[derive(Debug)]
+pub struct CachedStore<S> {
+    memory: MemoryStore,
+    backing: S,
+    write_behind: bool,
+    /// Changes not yet written, the last one per binding.
+    pending: Mutex<HashMap<(String, String), Change>>,
+}
+
+impl<S: LocationStore> CachedStore<S> {
+    /// Wraps `backing` (write-through), loading every binding it holds.
+    pub async fn load(backing: S) -> Result<CachedStore<S>, StoreError> {
+        let memory = MemoryStore::new();
+        let all = backing.all().await?;
+        {
+            let mut map = memory.lock();
+            for b in all {
+                map.entry(b.aor.clone()).or_default().push(b);
+            }
+        }
+        Ok(CachedStore {
+            memory,
+            backing,
+            write_behind: false,
+            pending: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Writes to the backing store only when [`flush`](Self::flush)ed.
+    pub fn write_behind(mut self) -> CachedStore<S> {
+        self.write_behind = true;
+        self
+    }
+
+    /// The backing store.
+    pub fn backing(&self) -> &S {
+        &self.backing
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Change>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes the changes made since the last flush in one batch; returns
+    /// how many bindings it wrote. On failure the changes stay pending
+    /// (unless newer ones replaced them) for the next flush.
+    pub async fn flush(&self) -> Result<usize, StoreError> {
+        let batch: Vec<Change> = std::mem::take(&mut *self.pending()).into_values().collect();
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        match self.backing.apply(&batch).await {
+            Ok(()) => Ok(batch.len()),
+            Err(e) => {
+                let mut pending = self.pending();
+                for c in batch {
+                    let b = c.binding();
+                    pending.entry((b.aor.clone(), b.key.clone())).or_insert(c);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+impl<S: LocationStore> LocationStore for CachedStore<S> {
+    async fn bindings(&self, aor: &str) -> Result<Vec<Binding>, StoreError> {
+        self.memory.bindings(aor).await
+    }
+
+    async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+        if self.write_behind {
+            let mut pending = self.pending();
+            for c in changes {
+                let b = c.binding();
+                pending.insert((b.aor.clone(), b.key.clone()), c.clone());
+            }
+        } else {
+            self.backing.apply(changes).await?;
+        }
+        self.memory.apply(changes).await
+    }
+
+    async fn all(&self) -> Result<Vec<Binding>, StoreError> {
+        self.memory.all().await
+    }
+}

@@ -4,8 +4,8 @@
 use std::time::{Duration, SystemTime};
 
 use registrar_core::{
-    Binding, Change, LocationStore, MemoryStore, Registrar, RegistrarConfig, RegistrationEvent,
-    SqlStore,
+    Binding, CachedStore, Change, LocationStore, MemoryStore, Registrar, RegistrarConfig,
+    RegistrationEvent, SqlStore,
 };
 use sip_core::Message;
 
@@ -363,7 +363,8 @@ fn binding(aor: &str, key: &str, expires: SystemTime) -> Binding {
     }
 }
 
-async fn sql_store_round_trip(store: &SqlStore) {
+/// The same writes and reads on any store.
+async fn store_round_trip(store: &impl LocationStore) {
     let a = binding("alice@example.com", "sip:a@192.0.2.1", t(100));
     let b = binding("alice@example.com", "sip:b@192.0.2.1", t(200));
     let c = binding("bob@example.com", "sip:c@192.0.2.1", t(300));
@@ -400,13 +401,42 @@ async fn sql_store_on_sqlite_survives_a_restart() {
     let path = dir.join("loc.db");
     let path = path.to_str().expect("utf-8");
     let db = infra_common::db::Database::open(path).await.expect("open");
-    sql_store_round_trip(&SqlStore::new(db).await.expect("store")).await;
+    store_round_trip(&SqlStore::new(db).await.expect("store")).await;
     let db = infra_common::db::Database::open(path)
         .await
         .expect("reopen");
     let again = SqlStore::new(db).await.expect("store");
     assert_eq!(again.all().await.expect("all").len(), 2);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn memory_and_cached_stores() {
+    store_round_trip(&MemoryStore::new()).await;
+    // Write-through: the SQL store has what the cache has, and a cache
+    // loaded again (a restart) starts from it.
+    let db = infra_common::db::Database::open("sqlite::memory:")
+        .await
+        .expect("open");
+    let cached = CachedStore::load(SqlStore::new(db).await.expect("store"))
+        .await
+        .expect("load");
+    store_round_trip(&cached).await;
+    assert_eq!(cached.backing().all().await.expect("all").len(), 2);
+    let mut direct = cached
+        .backing()
+        .bindings("alice@example.com")
+        .await
+        .expect("read");
+    direct.sort_by(|x, y| x.key.cmp(&y.key));
+    assert_eq!(
+        direct,
+        cached.bindings("alice@example.com").await.expect("read")
+    );
+    let again = CachedStore::load(cached.backing().clone())
+        .await
+        .expect("reload");
+    assert_eq!(again.all().await.expect("all").len(), 2);
 }
 
 #[tokio::test]
@@ -417,7 +447,7 @@ async fn sql_store_on_postgres() {
         .await
         .expect("open postgres");
     sqlx_clean(&db).await;
-    sql_store_round_trip(&SqlStore::new(db).await.expect("store")).await;
+    store_round_trip(&SqlStore::new(db).await.expect("store")).await;
 }
 
 async fn sqlx_clean(db: &infra_common::db::Database) {

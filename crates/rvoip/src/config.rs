@@ -20,7 +20,33 @@ pub(crate) struct ServerConfig {
     pub(crate) sip: SipSection,
     pub(crate) database: DatabaseSection,
     pub(crate) registrar: RegistrarConfig,
+    pub(crate) location: LocationSection,
     pub(crate) auth: AuthSection,
+}
+
+/// Where the registrar keeps bindings.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct LocationSection {
+    /// "database" (the `[database]` one), "memory" (forgotten on restart),
+    /// or the URL of another database.
+    pub(crate) store: String,
+    /// Reads from memory, writes to the store; off when several
+    /// registrars share one store.
+    pub(crate) cache: bool,
+    /// With the cache, milliseconds between batched writes to the store;
+    /// 0 writes each change before the REGISTER is answered.
+    pub(crate) write_interval_ms: u64,
+}
+
+impl Default for LocationSection {
+    fn default() -> LocationSection {
+        LocationSection {
+            store: "database".into(),
+            cache: true,
+            write_interval_ms: 100,
+        }
+    }
 }
 
 /// `[sip]`: where to listen.
@@ -85,6 +111,7 @@ pub(crate) struct AuthSection {
     pub(crate) failure_window: u64,
     pub(crate) ban_time: u64,
     pub(crate) user_ban_time: u64,
+    pub(crate) credential_cache: u64,
 }
 
 impl Default for AuthSection {
@@ -101,6 +128,7 @@ impl Default for AuthSection {
             failure_window: 60,
             ban_time: 300,
             user_ban_time: 60,
+            credential_cache: 30,
         }
     }
 }

@@ -11,10 +11,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use auth_core::{Ban, CredentialStore, DigestConfig, DigestServer, FailureLimiter};
+use auth_core::{
+    Ban, CachedCredentials, CredentialStore, DigestConfig, DigestServer, FailureLimiter,
+};
 use dialog_core::{Endpoint, EndpointConfig, EndpointEvent, IncomingRequest};
 use infra_common::db::Database;
-use registrar_core::{LocationStore, Registrar, RegistrationEvent, SqlStore};
+use registrar_core::{
+    Binding, CachedStore, Change, LocationStore, MemoryStore, Registrar, RegistrationEvent,
+    SqlStore, StoreError,
+};
 use sip_core::builder::response_to;
 use sip_core::header::{Authorization, Credentials};
 use sip_core::{Message, Method, StatusCode};
@@ -35,6 +40,9 @@ pub(crate) struct Args {
 /// Requests for one AOR are handled one at a time: a lock per stripe.
 const STRIPES: usize = 256;
 
+/// At most this many users' credentials are remembered.
+const CREDENTIAL_CACHE_SIZE: usize = 1_000_000;
+
 #[derive(Default)]
 struct Counters {
     registers: AtomicU64,
@@ -49,9 +57,73 @@ struct Counters {
     store_errors: AtomicU64,
 }
 
+/// The configured location store (`[location]`).
+enum Location {
+    Memory(MemoryStore),
+    Sql(SqlStore),
+    CachedSql(CachedStore<SqlStore>),
+}
+
+/// Calls `$call` on whichever store `$loc` is.
+macro_rules! each_store {
+    ($loc:expr, $s:ident => $call:expr) => {
+        match $loc {
+            Location::Memory($s) => $call,
+            Location::Sql($s) => $call,
+            Location::CachedSql($s) => $call,
+        }
+    };
+}
+
+impl LocationStore for Location {
+    async fn bindings(&self, aor: &str) -> Result<Vec<Binding>, StoreError> {
+        each_store!(self, s => s.bindings(aor).await)
+    }
+
+    async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+        each_store!(self, s => s.apply(changes).await)
+    }
+
+    async fn all(&self) -> Result<Vec<Binding>, StoreError> {
+        each_store!(self, s => s.all().await)
+    }
+}
+
+impl Location {
+    /// Opens the store `[location]` names; `db` is the `[database]` one.
+    async fn open(cfg: &config::LocationSection, db: &Database) -> Result<Location, String> {
+        let sql = match cfg.store.as_str() {
+            "memory" => return Ok(Location::Memory(MemoryStore::new())),
+            "database" => SqlStore::new(db.clone()).await,
+            url => {
+                let other = Database::open(url).await.map_err(|e| e.to_string())?;
+                SqlStore::new(other).await
+            }
+        }
+        .map_err(|e| e.to_string())?;
+        if !cfg.cache {
+            return Ok(Location::Sql(sql));
+        }
+        let cached = CachedStore::load(sql).await.map_err(|e| e.to_string())?;
+        Ok(Location::CachedSql(if cfg.write_interval_ms > 0 {
+            cached.write_behind()
+        } else {
+            cached
+        }))
+    }
+
+    /// Writes batched changes (write-behind); nothing for other stores.
+    async fn flush(&self) -> Result<usize, StoreError> {
+        match self {
+            Location::CachedSql(s) => s.flush().await,
+            _ => Ok(0),
+        }
+    }
+}
+
 struct Server {
-    users: Users,
-    store: SqlStore,
+    credentials: CachedCredentials<Users>,
+    store: Location,
     registrar: Mutex<Registrar>,
     digest: Mutex<DigestServer>,
     limiter: Mutex<FailureLimiter>,
@@ -146,7 +218,7 @@ impl Server {
             return Err(self.reply(request, StatusCode::FORBIDDEN, tag));
         }
         let ha1 = match self
-            .users
+            .credentials
             .ha1(&attempt.username, realm, attempt.algorithm)
             .await
         {
@@ -299,6 +371,25 @@ impl Server {
         }
     }
 
+    /// Writes batched binding changes every `interval` (when the store
+    /// batches them).
+    async fn write_loop(self: Arc<Server>, interval: Duration) {
+        if interval.is_zero() {
+            return;
+        }
+        loop {
+            tokio::time::sleep(interval).await;
+            self.flush().await;
+        }
+    }
+
+    async fn flush(&self) {
+        if let Err(e) = self.store.flush().await {
+            count(&self.counters.store_errors);
+            eprintln!("rvoip registrar: {e} (kept for the next write)");
+        }
+    }
+
     fn summary(&self) -> String {
         let c = &self.counters;
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -360,7 +451,7 @@ async fn start(
         .await
         .map_err(|e| e.to_string())?;
     let users = Users::with(db.clone()).await.map_err(|e| e.to_string())?;
-    let store = SqlStore::new(db).await.map_err(|e| e.to_string())?;
+    let store = Location::open(&cfg.location, &db).await?;
     let mut registrar = Registrar::new(cfg.registrar.clone(), random_u64());
     let existing = store.all().await.map_err(|e| e.to_string())?;
     registrar.restore(&existing);
@@ -387,7 +478,11 @@ async fn start(
         .await
         .map_err(|e| format!("cannot listen: {e}"))?;
     let server = Arc::new(Server {
-        users,
+        credentials: CachedCredentials::new(
+            users,
+            Duration::from_secs(cfg.auth.credential_cache),
+            CREDENTIAL_CACHE_SIZE,
+        ),
         store,
         registrar: Mutex::new(registrar),
         digest: Mutex::new(digest),
@@ -438,6 +533,7 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         eprintln!("rvoip registrar: cannot start the runtime");
         return ExitCode::FAILURE;
     };
+    let write_interval = Duration::from_millis(cfg.location.write_interval_ms);
     rt.block_on(async {
         let (server, endpoint, mut incoming) = match start(cfg, &file).await {
             Ok(s) => s,
@@ -447,6 +543,7 @@ pub(crate) fn run(args: &Args) -> ExitCode {
             }
         };
         let expiry = tokio::spawn(server.clone().expiry_loop());
+        let writer = tokio::spawn(server.clone().write_loop(write_interval));
         let serve = async {
             while let Some(event) = incoming.next().await {
                 if let EndpointEvent::Request(req) = event {
@@ -461,6 +558,8 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         }
         endpoint.shutdown().await;
         expiry.abort();
+        writer.abort();
+        server.flush().await;
         println!("rvoip registrar: stopped; {}", server.summary());
         ExitCode::SUCCESS
     })

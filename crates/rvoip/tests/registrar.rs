@@ -349,7 +349,8 @@ fn stale_nonces_expiry_and_bans() {
     let dir = temp_dir("stale");
     let mut reg = Registrar::configure(
         &dir,
-        "[registrar]\nmin_expires = 1\n[auth]\nnonce_ttl = 1\nmax_failures_per_source = 3\n",
+        "[registrar]\nmin_expires = 1\n[auth]\nnonce_ttl = 1\nmax_failures_per_source = 3\n\
+         [location]\nwrite_interval_ms = 0\n",
     );
     reg.user_add("dave@127.0.0.1", "green-valley-9");
     reg.start();
@@ -404,7 +405,11 @@ fn sipp_register_scenarios_with_digest() {
     let users = 50;
     let dir = temp_dir("sipp");
     // SIPp answers only MD5 challenges, and only the first one.
-    let mut reg = Registrar::configure(&dir, "[auth]\nalgorithms = [\"MD5\"]\n");
+    // Without the cache: every REGISTER reads and writes the database.
+    let mut reg = Registrar::configure(
+        &dir,
+        "[auth]\nalgorithms = [\"MD5\"]\n[location]\ncache = false\n",
+    );
     let list = dir.join("import.txt");
     let mut import = String::from("# user@domain;password\n");
     let mut inf = String::from("SEQUENTIAL\n");
