@@ -15,7 +15,10 @@
 #     Kamailio process summed);
 #   - memory per binding: the growth of the servers' proportional set size
 #     (PSS; Kamailio's usrloc lives in shared memory, so summing RSS over its
-#     processes would count it many times) over MEM_USERS new bindings.
+#     processes would count it many times) over MEM_USERS new bindings,
+#     read SETTLE seconds after the load so that what only lives while a
+#     request is handled (rvoip's server transactions stay 32 s, Timer J,
+#     to absorb retransmissions) is gone and only the bindings remain.
 # Users: USERS for the rate and CPU runs, MEM_USERS for memory; every
 # server has all of them (rvoip in SQLite by `rvoip user import --sip-only`,
 # Kamailio in an htable loaded from db_text), with HA1 values only.
@@ -27,6 +30,7 @@ MEM_USERS=${MEM_USERS:-100000}
 RATES=${RATES:-"1000 2000 3000 4000 5000 6000 7000 8000 10000 12000"}
 RUN_SECONDS=${RUN_SECONDS:-5}
 CPU_RATE=${CPU_RATE:-2000}
+SETTLE=${SETTLE:-40}
 KPORT=${KPORT:-25060}
 RPORT=${RPORT:-25070}
 RVOIP_STORE=${RVOIP_STORE:-}
@@ -127,11 +131,11 @@ RPID=$!
 sleep 3
 
 declare -A NAME=([$KPORT]=kamailio [$RPORT]=rvoip) PID=([$KPORT]=$KPID [$RPORT]=$RPID)
-echo "== memory: $MEM_USERS new bindings at 2000/s"
+echo "== memory: $MEM_USERS new bindings at 2000/s, read ${SETTLE}s later"
 for port in $KPORT $RPORT; do
   before=$(pss "${PID[$port]}")
   read -r ok failed retrans < <(drive "$port" "$WORK/all.csv" 2000 "$MEM_USERS")
-  sleep 1
+  sleep "$SETTLE"
   after=$(pss "${PID[$port]}")
   echo "${NAME[$port]}: $ok registered ($failed failed, $retrans retransmissions); PSS $before -> $after KiB; $(( (after - before) * 1024 / MEM_USERS )) bytes per binding"
 done

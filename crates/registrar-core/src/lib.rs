@@ -41,12 +41,16 @@
 
 mod binding;
 mod config;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod registrar;
 mod sql;
 mod store;
 
 pub use binding::{Aor, Binding, Change, from_unix, to_unix};
 pub use config::RegistrarConfig;
+#[cfg(feature = "redis")]
+pub use redis_store::{DEFAULT_PREFIX, RedisStore};
 pub use registrar::{Decision, Registrar, RegistrationEvent, SUPPORTED};
 pub use sql::SqlStore;
 pub use store::{CachedStore, LocationStore, MemoryStore, StoreError};

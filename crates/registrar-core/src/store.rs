@@ -105,9 +105,10 @@ impl<S: LocationStore> CachedStore<S> {
         })
     }
 
-    /// Writes to the backing store only when [`flush`](Self::flush)ed.
-    pub fn write_behind(mut self) -> CachedStore<S> {
-        self.write_behind = true;
+    /// With `on`, writes to the backing store only when
+    /// [`flush`](Self::flush)ed.
+    pub fn write_behind(mut self, on: bool) -> CachedStore<S> {
+        self.write_behind = on;
         self
     }
 

@@ -4,8 +4,8 @@
 use std::time::{Duration, SystemTime};
 
 use registrar_core::{
-    Binding, CachedStore, Change, LocationStore, MemoryStore, Registrar, RegistrarConfig,
-    RegistrationEvent, SqlStore,
+    Binding, CachedStore, Change, LocationStore, MemoryStore, RedisStore, Registrar,
+    RegistrarConfig, RegistrationEvent, SqlStore,
 };
 use sip_core::Message;
 
@@ -437,6 +437,50 @@ async fn memory_and_cached_stores() {
         .await
         .expect("reload");
     assert_eq!(again.all().await.expect("all").len(), 2);
+}
+
+#[tokio::test]
+async fn redis_store() {
+    let url = std::env::var("RVOIP_TEST_REDIS")
+        .expect("RVOIP_TEST_REDIS must name a Redis server (.ci/run starts one)");
+    let prefix = format!("rvoip-test:{}:", std::process::id());
+    let store = RedisStore::open(&url)
+        .await
+        .expect("connect to Redis")
+        .with_prefix(&prefix);
+    store_round_trip(&store).await;
+    // Another connection (a restart, or a second registrar) sees them, and
+    // a cache loads them.
+    let again = RedisStore::open(&url)
+        .await
+        .expect("connect")
+        .with_prefix(&prefix);
+    let cached = CachedStore::load(again).await.expect("load");
+    assert_eq!(cached.all().await.expect("all").len(), 2);
+    let gone: Vec<Change> = cached
+        .all()
+        .await
+        .expect("all")
+        .into_iter()
+        .map(Change::Remove)
+        .collect();
+    cached.apply(&gone).await.expect("clean");
+    assert!(store.all().await.expect("all").is_empty());
+    // A store under another prefix is another namespace.
+    let other = RedisStore::open(&url)
+        .await
+        .expect("connect")
+        .with_prefix("rvoip-test:none:");
+    assert!(
+        other
+            .bindings("alice@example.com")
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    // A server that is not there is an error, not a hang.
+    let down = RedisStore::open("redis://127.0.0.1:1/").await;
+    assert!(down.is_err());
 }
 
 #[tokio::test]

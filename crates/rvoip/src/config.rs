@@ -29,7 +29,7 @@ pub(crate) struct ServerConfig {
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct LocationSection {
     /// "database" (the `[database]` one), "memory" (forgotten on restart),
-    /// or the URL of another database.
+    /// the URL of another database, or a `redis://` URL.
     pub(crate) store: String,
     /// Reads from memory, writes to the store; off when several
     /// registrars share one store.

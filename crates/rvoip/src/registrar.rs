@@ -17,8 +17,8 @@ use auth_core::{
 use dialog_core::{Endpoint, EndpointConfig, EndpointEvent, IncomingRequest};
 use infra_common::db::Database;
 use registrar_core::{
-    Binding, CachedStore, Change, LocationStore, MemoryStore, Registrar, RegistrationEvent,
-    SqlStore, StoreError,
+    Binding, CachedStore, Change, LocationStore, MemoryStore, RedisStore, Registrar,
+    RegistrationEvent, SqlStore, StoreError,
 };
 use sip_core::builder::response_to;
 use sip_core::header::{Authorization, Credentials};
@@ -62,6 +62,8 @@ enum Location {
     Memory(MemoryStore),
     Sql(SqlStore),
     CachedSql(CachedStore<SqlStore>),
+    Redis(RedisStore),
+    CachedRedis(CachedStore<RedisStore>),
 }
 
 /// Calls `$call` on whichever store `$loc` is.
@@ -71,6 +73,8 @@ macro_rules! each_store {
             Location::Memory($s) => $call,
             Location::Sql($s) => $call,
             Location::CachedSql($s) => $call,
+            Location::Redis($s) => $call,
+            Location::CachedRedis($s) => $call,
         }
     };
 }
@@ -92,30 +96,39 @@ impl LocationStore for Location {
 impl Location {
     /// Opens the store `[location]` names; `db` is the `[database]` one.
     async fn open(cfg: &config::LocationSection, db: &Database) -> Result<Location, String> {
-        let sql = match cfg.store.as_str() {
-            "memory" => return Ok(Location::Memory(MemoryStore::new())),
-            "database" => SqlStore::new(db.clone()).await,
-            url => {
-                let other = Database::open(url).await.map_err(|e| e.to_string())?;
-                SqlStore::new(other).await
-            }
+        let behind = cfg.write_interval_ms > 0;
+        let e = |e: StoreError| e.to_string();
+        let store = cfg.store.as_str();
+        if store == "memory" {
+            return Ok(Location::Memory(MemoryStore::new()));
         }
-        .map_err(|e| e.to_string())?;
+        if store.starts_with("redis://") || store.starts_with("rediss://") {
+            let redis = RedisStore::open(store).await.map_err(e)?;
+            if !cfg.cache {
+                return Ok(Location::Redis(redis));
+            }
+            let cached = CachedStore::load(redis).await.map_err(e)?;
+            return Ok(Location::CachedRedis(cached.write_behind(behind)));
+        }
+        let sql = if store == "database" {
+            SqlStore::new(db.clone()).await
+        } else {
+            let other = Database::open(store).await.map_err(|e| e.to_string())?;
+            SqlStore::new(other).await
+        }
+        .map_err(e)?;
         if !cfg.cache {
             return Ok(Location::Sql(sql));
         }
-        let cached = CachedStore::load(sql).await.map_err(|e| e.to_string())?;
-        Ok(Location::CachedSql(if cfg.write_interval_ms > 0 {
-            cached.write_behind()
-        } else {
-            cached
-        }))
+        let cached = CachedStore::load(sql).await.map_err(e)?;
+        Ok(Location::CachedSql(cached.write_behind(behind)))
     }
 
     /// Writes batched changes (write-behind); nothing for other stores.
     async fn flush(&self) -> Result<usize, StoreError> {
         match self {
             Location::CachedSql(s) => s.flush().await,
+            Location::CachedRedis(s) => s.flush().await,
             _ => Ok(0),
         }
     }

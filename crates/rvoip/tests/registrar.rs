@@ -38,12 +38,17 @@ impl Registrar {
     /// Writes a configuration in `dir` (listening on a free port, SQLite
     /// in `dir`, plus `extra` TOML) without starting the server.
     fn configure(dir: &Path, extra: &str) -> Registrar {
+        let sqlite = dir.join("rvoip.db");
+        Registrar::configure_with(dir, sqlite.to_str().expect("utf-8"), extra)
+    }
+
+    /// The same with the database at `url`.
+    fn configure_with(dir: &Path, url: &str, extra: &str) -> Registrar {
         let port = free_port();
         let config = dir.join("rvoip.toml");
         let text = format!(
             "[sip]\nlisten = [\"udp:127.0.0.1:{port}\", \"tcp:127.0.0.1:{port}\"]\n\
-             [database]\nurl = \"{}\"\n{extra}",
-            dir.join("rvoip.db").display()
+             [database]\nurl = \"{url}\"\n{extra}"
         );
         std::fs::write(&config, text).expect("write config");
         Registrar {
@@ -157,7 +162,7 @@ impl Phone {
             "{method} sip:127.0.0.1:{port} SIP/2.0\r\n\
              Via: SIP/2.0/UDP {local};branch=z9hG4bK{user}{b}x{n}\r\n\
              Max-Forwards: 70\r\nFrom: <sip:{user}@127.0.0.1>;tag=t{user}\r\n\
-             To: <sip:{user}@127.0.0.1>\r\nCall-ID: {user}-{ip}@test\r\n\
+             To: <sip:{user}@127.0.0.1>\r\nCall-ID: {user}-{ip}-{n}@test\r\n\
              CSeq: {cseq} {method}\r\n",
             port = self.port,
             b = self.branch.get(),
@@ -271,10 +276,68 @@ fn contact(port: u16, expires: u32) -> Vec<String> {
     )]
 }
 
+/// Where the registrar under test keeps accounts and bindings.
+enum Backend {
+    /// Both in an SQLite file.
+    Sqlite,
+    /// Both in the PostgreSQL of `RVOIP_TEST_POSTGRES`.
+    Postgres,
+    /// Accounts in SQLite, bindings in the Redis of `RVOIP_TEST_REDIS`.
+    Redis,
+}
+
 #[test]
-fn digest_registration_wrong_passwords_replays_and_a_restart() {
-    let dir = temp_dir("main");
-    let mut reg = Registrar::configure(&dir, "[auth]\nalgorithms = [\"SHA-256\", \"MD5\"]\n");
+fn digest_suite_on_sqlite() {
+    digest_registration_wrong_passwords_replays_and_a_restart(Backend::Sqlite);
+}
+
+#[test]
+fn digest_suite_on_postgres() {
+    digest_registration_wrong_passwords_replays_and_a_restart(Backend::Postgres);
+}
+
+#[test]
+fn digest_suite_on_redis() {
+    digest_registration_wrong_passwords_replays_and_a_restart(Backend::Redis);
+}
+
+fn digest_registration_wrong_passwords_replays_and_a_restart(backend: Backend) {
+    let auth = "[auth]\nalgorithms = [\"SHA-256\", \"MD5\"]\n";
+    let env = |name: &str| {
+        std::env::var(name)
+            .unwrap_or_else(|_| panic!("{name} must be set (.ci/run starts the server)"))
+    };
+    let (dir, mut reg) = match backend {
+        Backend::Sqlite => {
+            let dir = temp_dir("sqlite");
+            let reg = Registrar::configure(&dir, auth);
+            (dir, reg)
+        }
+        Backend::Postgres => {
+            let dir = temp_dir("postgres");
+            let reg = Registrar::configure_with(&dir, &env("RVOIP_TEST_POSTGRES"), auth);
+            // Accounts of an earlier run on the same database go first.
+            for aor in ["alice@127.0.0.1", "bob@127.0.0.1"] {
+                rvoip(&[
+                    "user",
+                    "--config",
+                    reg.config.to_str().expect("utf-8"),
+                    "delete",
+                    aor,
+                ]);
+            }
+            (dir, reg)
+        }
+        Backend::Redis => {
+            let dir = temp_dir("redis");
+            let extra = format!(
+                "{auth}[location]\nstore = \"{}\"\n",
+                env("RVOIP_TEST_REDIS")
+            );
+            let reg = Registrar::configure(&dir, &extra);
+            (dir, reg)
+        }
+    };
     reg.user_add("alice@127.0.0.1", "blue-lagoon-41");
     reg.user_add("bob@127.0.0.1", "red-harbour-22");
     // The user command refuses a duplicate with a clear message.
@@ -292,15 +355,23 @@ fn digest_registration_wrong_passwords_replays_and_a_restart() {
     reg.start();
     let phone = Phone::new("127.0.0.1", reg.port);
 
-    // SHA-256 (the strongest offered) for alice.
+    // A shared store may hold bindings of an earlier run: removed with *.
     let mut alice = DigestClient::new("alice", "blue-lagoon-41", 1);
+    let mut bob = DigestClient::new("bob", "red-harbour-22", 2);
+    let all = ["Contact: *".to_string(), "Expires: 0".to_string()];
+    for (client, user) in [(&mut alice, "alice"), (&mut bob, "bob")] {
+        let (r, _) = phone.register(client, user, 90_000, &all, strongest);
+        assert_eq!(code(&r), 200, "{r:?}");
+        assert!(contacts(&r).is_empty());
+    }
+
+    // SHA-256 (the strongest offered) for alice.
     let (ok, answered) = phone.register(&mut alice, "alice", 1, &contact(5071, 600), strongest);
     assert_eq!(code(&ok), 200, "{ok:?}");
     assert!(answered.contains("algorithm=SHA-256"), "{answered}");
     assert_eq!(contacts(&ok), ["<sip:phone@127.0.0.1:5071>;expires=600"]);
 
     // MD5 for bob.
-    let mut bob = DigestClient::new("bob", "red-harbour-22", 2);
     let (ok, answered) = phone.register(&mut bob, "bob", 1, &contact(5072, 600), algorithm("MD5"));
     assert_eq!(code(&ok), 200);
     assert!(answered.contains("algorithm=MD5"), "{answered}");
