@@ -167,9 +167,23 @@ impl LocationStore for RedisStore {
             }
             cursor = next;
         }
+        // One round trip per thousand AORs, not one per AOR.
+        let aors: Vec<String> = aors.into_iter().collect();
         let mut out = Vec::new();
-        for aor in aors {
-            out.extend(self.bindings(&aor).await?);
+        for chunk in aors.chunks(1000) {
+            let mut pipe = redis::pipe();
+            for aor in chunk {
+                pipe.cmd("HGETALL").arg(self.key(aor));
+            }
+            let hashes: Vec<Vec<(String, String)>> = pipe
+                .query_async(&mut conn)
+                .await
+                .map_err(err("reading bindings"))?;
+            for (aor, fields) in chunk.iter().zip(hashes) {
+                for (key, json) in fields {
+                    out.push(RedisStore::decode(aor, key, &json)?);
+                }
+            }
         }
         Ok(out)
     }

@@ -439,6 +439,65 @@ async fn memory_and_cached_stores() {
     assert_eq!(again.all().await.expect("all").len(), 2);
 }
 
+/// A store whose writes fail while `down` is set.
+#[derive(Default)]
+struct Flaky {
+    inner: MemoryStore,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl LocationStore for Flaky {
+    async fn bindings(&self, aor: &str) -> Result<Vec<Binding>, registrar_core::StoreError> {
+        self.inner.bindings(aor).await
+    }
+
+    async fn apply(&self, changes: &[Change]) -> Result<(), registrar_core::StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(registrar_core::StoreError::new(
+                "writing bindings",
+                "the store is down",
+            ));
+        }
+        self.inner.apply(changes).await
+    }
+
+    async fn all(&self) -> Result<Vec<Binding>, registrar_core::StoreError> {
+        self.inner.all().await
+    }
+}
+
+#[tokio::test]
+async fn write_behind_keeps_what_a_failed_flush_did_not_write() {
+    let cached = CachedStore::load(Flaky::default())
+        .await
+        .expect("load")
+        .write_behind(true);
+    let a = binding("alice@example.com", "sip:a@192.0.2.1", t(100));
+    let b = binding("alice@example.com", "sip:b@192.0.2.1", t(200));
+    cached
+        .apply(&[Change::Add(a.clone()), Change::Add(b.clone())])
+        .await
+        .expect("apply");
+    cached
+        .backing()
+        .down
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(cached.flush().await.is_err());
+    // While down, b is removed: the newer change replaces the kept one.
+    cached
+        .apply(&[Change::Remove(b.clone())])
+        .await
+        .expect("apply");
+    assert!(cached.flush().await.is_err());
+    cached
+        .backing()
+        .down
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(cached.flush().await.expect("flush"), 2);
+    assert_eq!(cached.backing().all().await.expect("all"), [a]);
+    assert_eq!(cached.flush().await.expect("flush"), 0);
+}
+
 #[tokio::test]
 async fn redis_store() {
     let url = std::env::var("RVOIP_TEST_REDIS")
