@@ -58,16 +58,14 @@ impl Registrar {
         }
     }
 
+    /// `rvoip user --config <this configuration> args...`.
+    fn user(&self, args: &[&str]) -> Output {
+        let config = self.config.to_str().expect("utf-8");
+        rvoip(&[&["user", "--config", config], args].concat())
+    }
+
     fn user_add(&self, aor: &str, password: &str) {
-        let out = rvoip(&[
-            "user",
-            "--config",
-            self.config.to_str().expect("utf-8"),
-            "add",
-            aor,
-            "--password",
-            password,
-        ]);
+        let out = self.user(&["add", aor, "--password", password]);
         assert!(
             out.status.success(),
             "{}",
@@ -318,13 +316,7 @@ fn digest_registration_wrong_passwords_replays_and_a_restart(backend: Backend) {
             let reg = Registrar::configure_with(&dir, &env("RVOIP_TEST_POSTGRES"), auth);
             // Accounts of an earlier run on the same database go first.
             for aor in ["alice@127.0.0.1", "bob@127.0.0.1"] {
-                rvoip(&[
-                    "user",
-                    "--config",
-                    reg.config.to_str().expect("utf-8"),
-                    "delete",
-                    aor,
-                ]);
+                reg.user(&["delete", aor]);
             }
             (dir, reg)
         }
@@ -341,15 +333,7 @@ fn digest_registration_wrong_passwords_replays_and_a_restart(backend: Backend) {
     reg.user_add("alice@127.0.0.1", "blue-lagoon-41");
     reg.user_add("bob@127.0.0.1", "red-harbour-22");
     // The user command refuses a duplicate with a clear message.
-    let dup = rvoip(&[
-        "user",
-        "--config",
-        reg.config.to_str().expect("utf-8"),
-        "add",
-        "alice@127.0.0.1",
-        "--password",
-        "another-secret",
-    ]);
+    let dup = reg.user(&["add", "alice@127.0.0.1", "--password", "another-secret"]);
     assert_eq!(dup.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
     reg.start();
@@ -496,14 +480,7 @@ fn sipp_register_scenarios_with_digest() {
         "# users\nbob@127.0.0.1;blue-lagoon-7\nnobody-at-all;secret-99\n",
     )
     .expect("write import");
-    let config = reg.config.to_str().expect("utf-8").to_string();
-    let out = rvoip(&[
-        "user",
-        "--config",
-        &config,
-        "import",
-        list.to_str().expect("utf-8"),
-    ]);
+    let out = reg.user(&["import", list.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -512,14 +489,7 @@ fn sipp_register_scenarios_with_digest() {
     );
     std::fs::write(&list, import).expect("write import");
     std::fs::write(dir.join("users.csv"), inf).expect("write injection");
-    let out = rvoip(&[
-        "user",
-        "--config",
-        &config,
-        "import",
-        list.to_str().expect("utf-8"),
-        "--sip-only",
-    ]);
+    let out = reg.user(&["import", list.to_str().expect("utf-8"), "--sip-only"]);
     assert!(
         out.status.success(),
         "{}",
