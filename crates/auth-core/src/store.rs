@@ -60,24 +60,33 @@ impl CredentialStore for MemoryCredentials {
     }
 }
 
-type CacheKey = (String, String, Algorithm);
+/// One remembered HA1 of a user.
+#[derive(Debug)]
+struct Remembered {
+    realm: String,
+    algorithm: Algorithm,
+    ha1: String,
+    until: Instant,
+}
 
 /// HA1 values found in another store, remembered for `ttl`: a registrar
 /// asks for the same users again and again (every refresh), and the
 /// database round trip is most of the cost of a verification. A changed
 /// password or a disabled account takes effect within `ttl`. Only values
 /// found are kept (unknown names, which scanners send by the thousand,
-/// always ask the store), and at most `capacity` of them.
+/// always ask the store), for at most `capacity` users. A lookup that hits
+/// allocates nothing but the returned value.
 #[derive(Debug)]
 pub struct CachedCredentials<S> {
     store: S,
     ttl: Duration,
     capacity: usize,
-    entries: Mutex<HashMap<CacheKey, (String, Instant)>>,
+    /// By user name.
+    entries: Mutex<HashMap<String, Vec<Remembered>>>,
 }
 
 impl<S: CredentialStore> CachedCredentials<S> {
-    /// Remembers `store`'s answers for `ttl`, at most `capacity` of them.
+    /// Remembers `store`'s answers for `ttl`, for at most `capacity` users.
     pub fn new(store: S, ttl: Duration, capacity: usize) -> CachedCredentials<S> {
         CachedCredentials {
             store,
@@ -92,8 +101,31 @@ impl<S: CredentialStore> CachedCredentials<S> {
         &self.store
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<CacheKey, (String, Instant)>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Remembered>>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps `ha1` for `username` in `realm` with `algorithm` until
+    /// `now + ttl`, room permitting.
+    fn remember(&self, now: Instant, username: &str, realm: &str, algorithm: Algorithm, ha1: &str) {
+        let mut entries = self.entries();
+        if !entries.contains_key(username) && entries.len() >= self.capacity {
+            entries.retain(|_, list| {
+                list.retain(|r| r.until > now);
+                !list.is_empty()
+            });
+            if entries.len() >= self.capacity {
+                return;
+            }
+        }
+        let list = entries.entry(username.to_string()).or_default();
+        list.retain(|r| r.realm != realm || r.algorithm != algorithm);
+        list.push(Remembered {
+            realm: realm.to_string(),
+            algorithm,
+            ha1: ha1.to_string(),
+            until: now + self.ttl,
+        });
     }
 }
 
@@ -104,22 +136,18 @@ impl<S: CredentialStore> CredentialStore for CachedCredentials<S> {
         realm: &str,
         algorithm: Algorithm,
     ) -> Result<Option<String>, StoreError> {
-        let key = (username.to_string(), realm.to_string(), algorithm);
         let now = Instant::now();
-        if let Some((ha1, until)) = self.entries().get(&key)
-            && *until > now
-        {
-            return Ok(Some(ha1.clone()));
+        let hit = self.entries().get(username).and_then(|list| {
+            list.iter()
+                .find(|r| r.realm == realm && r.algorithm == algorithm && r.until > now)
+                .map(|r| r.ha1.clone())
+        });
+        if hit.is_some() {
+            return Ok(hit);
         }
         let found = self.store.ha1(username, realm, algorithm).await?;
-        if let Some(ha1) = found.as_ref().filter(|_| !self.ttl.is_zero()) {
-            let mut entries = self.entries();
-            if entries.len() >= self.capacity {
-                entries.retain(|_, (_, until)| *until > now);
-            }
-            if entries.len() < self.capacity {
-                entries.insert(key, (ha1.clone(), now + self.ttl));
-            }
+        if let Some(ha1) = found.as_deref().filter(|_| !self.ttl.is_zero()) {
+            self.remember(now, username, realm, algorithm, ha1);
         }
         Ok(found)
     }

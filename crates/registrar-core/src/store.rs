@@ -50,12 +50,17 @@ impl LocationStore for MemoryStore {
         let mut map = self.lock();
         for c in changes {
             let b = c.binding();
-            let list = map.entry(b.aor.clone()).or_default();
+            // The AOR's key is allocated only for its first binding.
+            let Some(list) = map.get_mut(&b.aor) else {
+                if !c.is_removal() {
+                    map.insert(b.aor.clone(), vec![b.clone()]);
+                }
+                continue;
+            };
             list.retain(|x| x.key != b.key);
             if !c.is_removal() {
                 list.push(b.clone());
-            }
-            if list.is_empty() {
+            } else if list.is_empty() {
                 map.remove(&b.aor);
             }
         }
