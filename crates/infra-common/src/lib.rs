@@ -6,6 +6,8 @@
 //!   the key and the line;
 //! - [`db`] (feature `db`): a database URL (SQLite file or PostgreSQL)
 //!   opened as a pool, with per-component embedded migrations;
+//! - [`server`] (feature `telemetry`): logging (human or JSON), Prometheus
+//!   metrics over HTTP, and shutdown on SIGINT/SIGTERM;
 //! - [`StoreError`]: the error of any storage back-end (no features, so
 //!   sans-IO crates can name it without pulling a database in).
 
@@ -13,6 +15,8 @@
 pub mod config;
 #[cfg(feature = "db")]
 pub mod db;
+#[cfg(feature = "telemetry")]
+pub mod server;
 mod store;
 
 pub use store::StoreError;

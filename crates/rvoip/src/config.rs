@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use auth_core::{Algorithm, Limit, LimiterConfig};
 use infra_common::config::ConfigError;
+use infra_common::server::{LogSection, MetricsSection};
 use registrar_core::RegistrarConfig;
 use serde::Deserialize;
 use sip_transport::Transport;
@@ -22,6 +23,8 @@ pub(crate) struct ServerConfig {
     pub(crate) registrar: RegistrarConfig,
     pub(crate) location: LocationSection,
     pub(crate) auth: AuthSection,
+    pub(crate) log: LogSection,
+    pub(crate) metrics: MetricsSection,
 }
 
 /// Where the registrar keeps bindings.

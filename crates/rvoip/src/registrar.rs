@@ -7,7 +7,6 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -16,6 +15,8 @@ use auth_core::{
 };
 use dialog_core::{Endpoint, EndpointConfig, EndpointEvent, IncomingRequest};
 use infra_common::db::Database;
+use infra_common::server::{Metrics, shutdown_signal};
+use metrics::{Counter, Gauge};
 use registrar_core::{
     Binding, CachedStore, Change, LocationStore, MemoryStore, RedisStore, Registrar,
     RegistrationEvent, SqlStore, StoreError,
@@ -43,18 +44,61 @@ const STRIPES: usize = 256;
 /// At most this many users' credentials are remembered.
 const CREDENTIAL_CACHE_SIZE: usize = 1_000_000;
 
-#[derive(Default)]
+/// The registrar's metrics (`rvoip_registrar_*`), registered once so that
+/// counting is one atomic add.
 struct Counters {
-    registers: AtomicU64,
-    challenges: AtomicU64,
-    auth_failures: AtomicU64,
-    bans: AtomicU64,
-    refused_banned: AtomicU64,
-    registered: AtomicU64,
-    refreshed: AtomicU64,
-    removed: AtomicU64,
-    expired: AtomicU64,
-    store_errors: AtomicU64,
+    registers: Counter,
+    challenges: Counter,
+    auth_failures: Counter,
+    bans: Counter,
+    refused_banned: Counter,
+    registered: Counter,
+    refreshed: Counter,
+    removed: Counter,
+    expired: Counter,
+    store_errors: Counter,
+    bindings: Gauge,
+}
+
+impl Counters {
+    fn new() -> Counters {
+        let c = |name: &'static str, help: &'static str| {
+            metrics::describe_counter!(name, help);
+            metrics::counter!(name)
+        };
+        metrics::describe_gauge!("rvoip_registrar_bindings", "Current bindings");
+        Counters {
+            registers: c(
+                "rvoip_registrar_registers_total",
+                "REGISTER requests received",
+            ),
+            challenges: c("rvoip_registrar_challenges_total", "401 challenges sent"),
+            auth_failures: c(
+                "rvoip_registrar_auth_failures_total",
+                "Digest answers with a wrong password or an unknown user",
+            ),
+            bans: c(
+                "rvoip_registrar_bans_total",
+                "Sources or users banned after too many failed authentications",
+            ),
+            refused_banned: c(
+                "rvoip_registrar_refused_banned_total",
+                "Requests refused (403) because the source or user is banned",
+            ),
+            registered: c("rvoip_registrar_registered_total", "New bindings"),
+            refreshed: c("rvoip_registrar_refreshed_total", "Bindings refreshed"),
+            removed: c(
+                "rvoip_registrar_removed_total",
+                "Bindings removed by the phone",
+            ),
+            expired: c("rvoip_registrar_expired_total", "Bindings expired"),
+            store_errors: c(
+                "rvoip_registrar_store_errors_total",
+                "Failed reads or writes of the credential or location store",
+            ),
+            bindings: metrics::gauge!("rvoip_registrar_bindings"),
+        }
+    }
 }
 
 /// The configured location store (`[location]`).
@@ -149,10 +193,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn count(c: &AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
-}
-
 fn random_u64() -> u64 {
     let mut b = [0u8; 8];
     // On failure the seed is only less random; nonces stay signed.
@@ -176,7 +216,7 @@ impl Server {
 
     /// A 401 with one challenge per algorithm.
     fn challenge(&self, request: &Message, realm: &str, stale: bool, tag: &str) -> Option<Message> {
-        count(&self.counters.challenges);
+        self.counters.challenges.increment(1);
         let values = lock(&self.digest).challenges(SystemTime::now(), realm, stale);
         let mut b = response_to(request, StatusCode::UNAUTHORIZED, Some(tag));
         for v in values {
@@ -187,14 +227,14 @@ impl Server {
 
     fn log_bans(&self, bans: Vec<Ban>) {
         for ban in bans {
-            count(&self.counters.bans);
+            self.counters.bans.increment(1);
             match ban {
-                Ban::Source(ip) => eprintln!(
-                    "rvoip registrar: banned source {ip} for {} s after too many failed authentications",
+                Ban::Source(ip) => tracing::warn!(
+                    "banned source {ip} for {} s after too many failed authentications",
                     self.auth.ban_time
                 ),
-                Ban::User(user) => eprintln!(
-                    "rvoip registrar: banned user {user:?} for {} s after too many failed authentications",
+                Ban::User(user) => tracing::warn!(
+                    "banned user {user:?} for {} s after too many failed authentications",
                     self.auth.user_ban_time
                 ),
             }
@@ -227,7 +267,7 @@ impl Server {
             Err(why) => return Err(self.challenge(request, realm, why.is_stale(), tag)),
         };
         if lock(&self.limiter).user_banned(Instant::now(), &attempt.username) {
-            count(&self.counters.refused_banned);
+            self.counters.refused_banned.increment(1);
             return Err(self.reply(request, StatusCode::FORBIDDEN, tag));
         }
         let ha1 = match self
@@ -237,8 +277,8 @@ impl Server {
         {
             Ok(h) => h,
             Err(e) => {
-                count(&self.counters.store_errors);
-                eprintln!("rvoip registrar: {e}");
+                self.counters.store_errors.increment(1);
+                tracing::error!("{e}");
                 return Err(self.reply(request, StatusCode::SERVER_INTERNAL_ERROR, tag));
             }
         };
@@ -251,7 +291,7 @@ impl Server {
             Ok(()) => Err(self.reply(request, StatusCode::FORBIDDEN, tag)),
             Err(why) => {
                 if why.is_failure() {
-                    count(&self.counters.auth_failures);
+                    self.counters.auth_failures.increment(1);
                     let bans = lock(&self.limiter).record_failure(
                         Instant::now(),
                         source,
@@ -269,11 +309,11 @@ impl Server {
         request: &Message,
         source: &dialog_core::IncomingRequest,
     ) -> Option<Message> {
-        count(&self.counters.registers);
+        self.counters.registers.increment(1);
         let ip = source.source.addr.ip();
         let tag = lock(&self.registrar).tag();
         if lock(&self.limiter).source_banned(Instant::now(), ip) {
-            count(&self.counters.refused_banned);
+            self.counters.refused_banned.increment(1);
             return self.reply(request, StatusCode::FORBIDDEN, &tag);
         }
         let aor = match lock(&self.registrar).check(request, &tag) {
@@ -290,8 +330,8 @@ impl Server {
         let current = match self.store.bindings(&key).await {
             Ok(c) => c,
             Err(e) => {
-                count(&self.counters.store_errors);
-                eprintln!("rvoip registrar: {e}");
+                self.counters.store_errors.increment(1);
+                tracing::error!("{e}");
                 return self.reply(request, StatusCode::SERVER_INTERNAL_ERROR, &tag);
             }
         };
@@ -303,8 +343,8 @@ impl Server {
         let decision =
             lock(&self.registrar).process(SystemTime::now(), request, &aor, &current, &from, &tag);
         if let Err(e) = self.store.apply(&decision.changes).await {
-            count(&self.counters.store_errors);
-            eprintln!("rvoip registrar: {e}");
+            self.counters.store_errors.increment(1);
+            tracing::error!("location store: {e}");
             return self.reply(request, StatusCode::SERVER_INTERNAL_ERROR, &tag);
         }
         self.commit(decision.changes);
@@ -315,12 +355,22 @@ impl Server {
         let mut r = lock(&self.registrar);
         r.commit(changes);
         while let Some(e) = r.poll_event() {
-            count(match e {
-                RegistrationEvent::Registered(_) => &self.counters.registered,
-                RegistrationEvent::Refreshed(_) => &self.counters.refreshed,
-                RegistrationEvent::Removed(_) => &self.counters.removed,
-                RegistrationEvent::Expired(_) => &self.counters.expired,
-            });
+            let c = &self.counters;
+            match e {
+                RegistrationEvent::Registered(_) => {
+                    c.registered.increment(1);
+                    c.bindings.increment(1.0);
+                }
+                RegistrationEvent::Refreshed(_) => c.refreshed.increment(1),
+                RegistrationEvent::Removed(_) => {
+                    c.removed.increment(1);
+                    c.bindings.decrement(1.0);
+                }
+                RegistrationEvent::Expired(_) => {
+                    c.expired.increment(1);
+                    c.bindings.decrement(1.0);
+                }
+            }
         }
     }
 
@@ -364,7 +414,7 @@ impl Server {
                 let current = match self.store.bindings(&aor).await {
                     Ok(c) => c,
                     Err(e) => {
-                        eprintln!("rvoip registrar: {e}");
+                        tracing::error!("location store: {e}");
                         continue;
                     }
                 };
@@ -374,7 +424,7 @@ impl Server {
                 }
                 match self.store.apply(&gone).await {
                     Ok(()) => self.commit(gone),
-                    Err(e) => eprintln!("rvoip registrar: {e}"),
+                    Err(e) => tracing::error!("location store: {e}"),
                 }
             }
             if last_sweep.elapsed() >= Duration::from_secs(10) {
@@ -398,34 +448,22 @@ impl Server {
 
     async fn flush(&self) {
         if let Err(e) = self.store.flush().await {
-            count(&self.counters.store_errors);
-            eprintln!("rvoip registrar: {e} (kept for the next write)");
+            self.counters.store_errors.increment(1);
+            tracing::error!("location store: {e} (kept for the next write)");
         }
-    }
-
-    fn summary(&self) -> String {
-        let c = &self.counters;
-        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        format!(
-            "registers {} challenges {} auth_failures {} bans {} refused_banned {} registered {} refreshed {} removed {} expired {} store_errors {}",
-            g(&c.registers),
-            g(&c.challenges),
-            g(&c.auth_failures),
-            g(&c.bans),
-            g(&c.refused_banned),
-            g(&c.registered),
-            g(&c.refreshed),
-            g(&c.removed),
-            g(&c.expired),
-            g(&c.store_errors)
-        )
     }
 }
 
-async fn start(
-    cfg: ServerConfig,
-    file: &str,
-) -> Result<(Arc<Server>, Endpoint, dialog_core::Incoming), String> {
+/// A started registrar: the server, its Endpoint and metrics.
+struct Started {
+    server: Arc<Server>,
+    endpoint: Endpoint,
+    incoming: dialog_core::Incoming,
+    metrics: Metrics,
+}
+
+async fn start(cfg: ServerConfig, file: &str) -> Result<Started, String> {
+    let metrics = Metrics::start(&cfg.metrics, file)?;
     let algorithms = cfg.auth.algorithms(file).map_err(|e| e.to_string())?;
     if let Some(realm) = &cfg.auth.realm
         && (realm.is_empty() || realm.contains(['"', '\\']))
@@ -502,31 +540,27 @@ async fn start(
         limiter: Mutex::new(FailureLimiter::new(cfg.auth.limiter())),
         auth: cfg.auth,
         stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
-        counters: Counters::default(),
+        counters: Counters::new(),
     });
-    println!(
-        "rvoip registrar: listening on {}; database {}; {} bindings restored; auth {}",
+    server.counters.bindings.set(existing.len() as f64);
+    tracing::info!(
+        "listening on {}; database {}; {} bindings restored; auth {}; metrics {}",
         cfg.sip.listen.join(", "),
         infra_common::db::redact(&cfg.database.url),
         existing.len(),
-        if server.auth.enabled { "on" } else { "off" }
-    );
-    Ok((server, endpoint, incoming))
-}
-
-async fn stopped() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
+        if server.auth.enabled { "on" } else { "off" },
+        if cfg.metrics.listen.is_empty() {
+            "not served"
+        } else {
+            &cfg.metrics.listen
         }
-    }
-    let _ = tokio::signal::ctrl_c().await;
+    );
+    Ok(Started {
+        server,
+        endpoint,
+        incoming,
+        metrics,
+    })
 }
 
 /// Runs the registrar until SIGINT or SIGTERM.
@@ -539,6 +573,10 @@ pub(crate) fn run(args: &Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = cfg.log.init(&file) {
+        eprintln!("rvoip registrar: {e}");
+        return ExitCode::from(2);
+    }
     let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -548,7 +586,12 @@ pub(crate) fn run(args: &Args) -> ExitCode {
     };
     let write_interval = Duration::from_millis(cfg.location.write_interval_ms);
     rt.block_on(async {
-        let (server, endpoint, mut incoming) = match start(cfg, &file).await {
+        let Started {
+            server,
+            endpoint,
+            mut incoming,
+            metrics,
+        } = match start(cfg, &file).await {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("rvoip registrar: {e}");
@@ -567,13 +610,13 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         };
         tokio::select! {
             _ = serve => {}
-            _ = stopped() => {}
+            _ = shutdown_signal() => {}
         }
         endpoint.shutdown().await;
         expiry.abort();
         writer.abort();
         server.flush().await;
-        println!("rvoip registrar: stopped; {}", server.summary());
+        tracing::info!("stopped; {}", metrics.summary("rvoip_registrar_"));
         ExitCode::SUCCESS
     })
 }

@@ -211,7 +211,7 @@ async fn serve(args: &Args) -> ExitCode {
     let mut pending: HashMap<u64, (TransactionId, Message, Duration, Instant, Arc<Call>)> =
         HashMap::new();
     let mut next_pending: u64 = 0;
-    let stop = tokio::signal::ctrl_c();
+    let stop = infra_common::server::shutdown_signal();
     tokio::pin!(stop);
     loop {
         if args.calls.is_some_and(|n| counts.ended >= n) {

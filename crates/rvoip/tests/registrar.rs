@@ -131,6 +131,22 @@ struct Phone {
     branch: std::cell::Cell<u32>,
 }
 
+/// `GET path` from 127.0.0.1:`port`: the whole HTTP response.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("read");
+    text
+}
+
 fn code(m: &Message) -> u16 {
     m.status().expect("a response").as_u16()
 }
@@ -389,8 +405,8 @@ fn digest_registration_wrong_passwords_replays_and_a_restart(backend: Backend) {
     assert_eq!(contacts(&q).len(), 1, "{:?}", contacts(&q));
 
     // Bindings survive a restart.
-    let (out, _) = reg.stop();
-    assert!(out.contains("auth_failures 2"), "{out}");
+    let (_, err) = reg.stop();
+    assert!(err.contains("auth_failures 2"), "{err}");
     reg.start();
     let (q, _) = phone.register(&mut alice, "alice", 40, &[], strongest);
     assert_eq!(contacts(&q).len(), 1);
@@ -402,10 +418,14 @@ fn digest_registration_wrong_passwords_replays_and_a_restart(backend: Backend) {
 #[test]
 fn stale_nonces_expiry_and_bans() {
     let dir = temp_dir("stale");
+    let metrics_port = free_port();
     let mut reg = Registrar::configure(
         &dir,
-        "[registrar]\nmin_expires = 1\n[auth]\nnonce_ttl = 1\nmax_failures_per_source = 3\n\
-         [location]\nwrite_interval_ms = 0\n",
+        &format!(
+            "[registrar]\nmin_expires = 1\n[auth]\nnonce_ttl = 1\nmax_failures_per_source = 3\n\
+             [location]\nwrite_interval_ms = 0\n[log]\nformat = \"json\"\n\
+             [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n"
+        ),
     );
     reg.user_add("dave@127.0.0.1", "green-valley-9");
     reg.start();
@@ -445,9 +465,41 @@ fn stale_nonces_expiry_and_bans() {
     let other = Phone::new("127.0.0.2", reg.port);
     let (ok, _) = other.register(&mut dave, "dave", 1, &contact(5076, 60), strongest);
     assert_eq!(code(&ok), 200);
-    let (out, err) = reg.stop();
-    assert!(err.contains("banned source 127.0.0.1"), "{err}");
-    assert!(out.contains("bans 1"), "{out}");
+    // The Prometheus endpoint counts what happened: four wrong passwords
+    // (an answer to a stale nonce is not a failure), the ban, the refused
+    // request, the expired binding, and 127.0.0.2's binding.
+    let text = http_get(metrics_port, "/metrics");
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    for line in [
+        "rvoip_registrar_bans_total 1",
+        "rvoip_registrar_auth_failures_total 4",
+        "rvoip_registrar_refused_banned_total 1",
+        "rvoip_registrar_expired_total 1",
+        "rvoip_registrar_bindings 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in {text}");
+    }
+    assert!(
+        text.contains("# HELP rvoip_registrar_bans_total "),
+        "{text}"
+    );
+    // Logs are JSON, one object per line; the ban is among them.
+    let (_, err) = reg.stop();
+    let events: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let message = |e: &serde_json::Value| e["fields"]["message"].as_str().map(str::to_owned);
+    let ban = events
+        .iter()
+        .find(|e| message(e).is_some_and(|m| m.starts_with("banned source 127.0.0.1")))
+        .unwrap_or_else(|| panic!("no ban in {err}"));
+    assert_eq!(ban["level"], "WARN");
+    let last = events.last().and_then(message).unwrap_or_default();
+    assert!(
+        last.starts_with("stopped;") && last.contains("bans 1"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -545,11 +597,11 @@ fn sipp_register_scenarios_with_digest() {
             "{scenario} over {transport}: sipp exit status {status}"
         );
     }
-    let (out, _) = reg.stop();
+    let (_, err) = reg.stop();
     // The lifecycle (twice) and the wildcard each ended with every binding
     // removed (their checks see only the first Contact, so they run on
     // empty AORs); register-auth then left one binding per user.
-    assert!(out.contains("auth_failures 0"), "{out}");
+    assert!(err.contains("auth_failures 0"), "{err}");
     let phone = Phone::new("127.0.0.1", reg.port);
     reg.start();
     let mut client = DigestClient::new("sipp7", "pass-7-word", 7);
