@@ -17,8 +17,15 @@
 //! - [`DigestClient`]: answers a 401/407 with the strongest algorithm
 //!   offered, a client nonce and a nonce-count.
 //!
-//! Not here: the I/O around it (the registrar and proxies call this), and
-//! token (JWT/OAuth2) authentication, which is still to come.
+//! - Bearer tokens (RFC 8898, feature `tokens`): [`JwtVerifier`] checks
+//!   JWTs (RS256, ES256, EdDSA, HS256 …; `exp`/`nbf` with leeway, `iss`,
+//!   `aud`) against JWKS keys, [`Introspection`] reads RFC 7662 answers,
+//!   both sans-IO; [`BearerVerifier`] is their HTTPS shell (keys cached
+//!   with a TTL and refetched, rate limited, for an unknown `kid`;
+//!   introspection answers cached), configured by [`BearerConfig`] with
+//!   Keycloak and Google presets ([`IssuerPreset`]).
+//!
+//! Not here: the SIP I/O around it (the registrar and proxies call this).
 //!
 //! ```
 //! use std::time::SystemTime;
@@ -45,16 +52,27 @@
 //! ```
 
 mod algorithm;
+#[cfg(feature = "tokens")]
+mod bearer;
 mod client;
 mod limiter;
 mod nonce;
 mod server;
 mod store;
+#[cfg(feature = "tokens")]
+mod token;
 
 pub use algorithm::Algorithm;
+#[cfg(feature = "tokens")]
+pub use bearer::{BearerConfig, BearerConfigError, BearerVerifier};
 pub use client::{ClientError, DigestClient};
 pub use infra_common::StoreError;
 pub use limiter::{Ban, FailureLimiter, Limit, LimiterConfig};
 pub use nonce::{NonceInfo, NonceKey};
 pub use server::{Attempt, DigestConfig, DigestServer, Reject};
 pub use store::{CachedCredentials, CredentialStore, MemoryCredentials};
+#[cfg(feature = "tokens")]
+pub use token::{
+    Introspection, IssuerPreset, JwtVerifier, TokenAlgorithm, TokenConfig, TokenError,
+    TokenIdentity, account_of, bearer_challenge,
+};
