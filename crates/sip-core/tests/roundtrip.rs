@@ -479,10 +479,19 @@ fn auth_params() -> impl Strategy<Value = String> {
             .join(", ")
     })
 }
-fn credentials() -> impl Strategy<Value = String> {
+/// Credentials (a Bearer token68) when `challenge` is false; challenges
+/// (Bearer with auth-params, RFC 8898 §2.3) when true.
+fn auth_values(challenge: bool) -> impl Strategy<Value = String> {
+    let bearer = if challenge {
+        auth_params().prop_map(|p| format!("Bearer {p}")).boxed()
+    } else {
+        "[a-zA-Z0-9._~+/-]{4,40}={0,2}"
+            .prop_map(|t| format!("Bearer {t}"))
+            .boxed()
+    };
     prop_oneof![
         auth_params().prop_map(|p| format!("Digest {p}")),
-        "[a-zA-Z0-9._~+/-]{4,40}={0,2}".prop_map(|t| format!("Bearer {t}")),
+        bearer,
         (
             token(),
             "[a-zA-Z0-9=,\"-]([a-zA-Z0-9=,\" -]{0,20}[a-zA-Z0-9=\"])?"
@@ -492,21 +501,25 @@ fn credentials() -> impl Strategy<Value = String> {
             .prop_map(|(s, r)| format!("{s} {r}")),
     ]
 }
-roundtrip!(authorization_roundtrip, Authorization<'_>, credentials());
+roundtrip!(
+    authorization_roundtrip,
+    Authorization<'_>,
+    auth_values(false)
+);
 roundtrip!(
     proxy_authorization_roundtrip,
     ProxyAuthorization<'_>,
-    credentials()
+    auth_values(false)
 );
 roundtrip!(
     www_authenticate_roundtrip,
     WwwAuthenticate<'_>,
-    credentials()
+    auth_values(true)
 );
 roundtrip!(
     proxy_authenticate_roundtrip,
     ProxyAuthenticate<'_>,
-    credentials()
+    auth_values(true)
 );
 
 proptest! {

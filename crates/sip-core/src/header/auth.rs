@@ -19,7 +19,9 @@ pub struct Credentials<'a> {
 }
 
 impl<'a> Credentials<'a> {
-    fn parse(value: &'a str, what: &str) -> Result<Credentials<'a>> {
+    /// `challenge`: a WWW-/Proxy-Authenticate value, where Bearer takes
+    /// auth-params (RFC 8898 §2.3) rather than a token68.
+    fn parse(value: &'a str, what: &str, challenge: bool) -> Result<Credentials<'a>> {
         let v = text::trim_lws(value);
         let end = v.find([' ', '\t', '\r', '\n']).unwrap_or(v.len());
         let scheme = &v[..end];
@@ -28,7 +30,7 @@ impl<'a> Credentials<'a> {
             return Err(Error::malformed(&format!("{what} header")));
         }
         let c = Credentials { scheme, rest };
-        if c.is_digest() {
+        if c.is_digest() || (c.is_bearer() && challenge) {
             // auth-param = token LWS "=" LWS ( token / quoted-string ), comma-separated.
             for item in crate::text::split_commas(rest) {
                 let ok = item.split_once('=').is_some_and(|(n, v)| {
@@ -43,16 +45,8 @@ impl<'a> Credentials<'a> {
                     return Err(Error::malformed(&format!("{what} header")));
                 }
             }
-        } else if c.is_bearer() {
-            // token68
-            let ok = !rest.is_empty()
-                && rest
-                    .trim_end_matches('=')
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
-            if !ok {
-                return Err(Error::malformed(&format!("{what} header")));
-            }
+        } else if c.is_bearer() && !is_token68(rest) {
+            return Err(Error::malformed(&format!("{what} header")));
         }
         Ok(c)
     }
@@ -67,16 +61,21 @@ impl<'a> Credentials<'a> {
         self.scheme.eq_ignore_ascii_case("bearer")
     }
 
-    /// The bearer token.
+    /// The bearer token (of Bearer credentials; a Bearer challenge has
+    /// parameters instead).
     pub fn token(&self) -> Option<&'a str> {
-        self.is_bearer().then_some(self.rest)
+        (self.is_bearer() && is_token68(self.rest)).then_some(self.rest)
     }
 
     /// Digest (or other comma-separated auth-param) values: `name=value` pairs
-    /// with quotes still on.
+    /// with quotes still on. None for a bearer token.
     pub fn params(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
-        let digest = !self.is_bearer();
-        crate::text::split_commas(if digest { self.rest } else { "" }).filter_map(|item| {
+        let list = if self.token().is_some() {
+            ""
+        } else {
+            self.rest
+        };
+        crate::text::split_commas(list).filter_map(|item| {
             let (n, v) = item.split_once('=')?;
             Some((text::trim_lws(n), text::trim_lws(v)))
         })
@@ -100,8 +99,17 @@ impl fmt::Display for Credentials<'_> {
     }
 }
 
+/// RFC 7235 token68: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_token68(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+}
+
 macro_rules! auth_header {
-    ($(#[$doc:meta])* $ty:ident, $label:literal) => {
+    ($(#[$doc:meta])* $ty:ident, $label:literal, $challenge:literal) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
         pub struct $ty<'a>(pub Credentials<'a>);
@@ -109,7 +117,7 @@ macro_rules! auth_header {
         impl<'a> Header<'a> for $ty<'a> {
             const NAME: HeaderName = HeaderName::$ty;
             fn parse(value: &'a str) -> Result<Self> {
-                Credentials::parse(value, $label).map($ty)
+                Credentials::parse(value, $label, $challenge).map($ty)
             }
         }
 
@@ -129,13 +137,13 @@ macro_rules! auth_header {
 }
 
 auth_header!(/// `Authorization` credentials.
-    Authorization, "Authorization");
+    Authorization, "Authorization", false);
 auth_header!(/// `Proxy-Authorization` credentials.
-    ProxyAuthorization, "Proxy-Authorization");
+    ProxyAuthorization, "Proxy-Authorization", false);
 auth_header!(/// `WWW-Authenticate` challenge.
-    WwwAuthenticate, "WWW-Authenticate");
+    WwwAuthenticate, "WWW-Authenticate", true);
 auth_header!(/// `Proxy-Authenticate` challenge.
-    ProxyAuthenticate, "Proxy-Authenticate");
+    ProxyAuthenticate, "Proxy-Authenticate", true);
 
 #[cfg(test)]
 mod tests {
@@ -155,5 +163,19 @@ mod tests {
         assert_eq!(o.scheme, "NoOneKnowsThisScheme");
         assert!(Authorization::parse("Digest realm").is_err());
         assert!(Authorization::parse("Bearer ").is_err());
+        assert!(Authorization::parse("Bearer realm=\"x\"").is_err());
+        // A Bearer challenge (RFC 8898 §2.3) has parameters, not a token.
+        let c = WwwAuthenticate::parse(
+            "Bearer realm=\"atlanta.com\", scope=\"sip\", authz_server=\"https://as.example.com/token\"",
+        )
+        .expect("bearer challenge");
+        assert!(c.is_bearer());
+        assert_eq!(c.token(), None);
+        assert_eq!(c.param("realm").as_deref(), Some("atlanta.com"));
+        assert_eq!(
+            c.param("authz_server").as_deref(),
+            Some("https://as.example.com/token")
+        );
+        assert!(ProxyAuthenticate::parse("Bearer realm").is_err());
     }
 }
