@@ -115,6 +115,8 @@ pub(crate) struct AuthSection {
     pub(crate) ban_time: u64,
     pub(crate) user_ban_time: u64,
     pub(crate) credential_cache: u64,
+    /// `[auth.bearer]`: Bearer tokens (RFC 8898) besides digest.
+    pub(crate) bearer: auth_core::BearerConfig,
 }
 
 impl Default for AuthSection {
@@ -132,6 +134,7 @@ impl Default for AuthSection {
             ban_time: 300,
             user_ban_time: 60,
             credential_cache: 30,
+            bearer: auth_core::BearerConfig::default(),
         }
     }
 }

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use auth_core::{
-    Ban, CachedCredentials, CredentialStore, DigestConfig, DigestServer, FailureLimiter,
+    Ban, BearerVerifier, CachedCredentials, CredentialStore, DigestConfig, DigestServer,
+    FailureLimiter, TokenError, account_of,
 };
 use dialog_core::{Endpoint, EndpointConfig, EndpointEvent, IncomingRequest};
 use infra_common::db::Database;
@@ -183,6 +184,8 @@ struct Server {
     store: Location,
     registrar: Mutex<Registrar>,
     digest: Mutex<DigestServer>,
+    /// Bearer tokens (RFC 8898), when `[auth.bearer]` is enabled.
+    bearer: Option<BearerVerifier>,
     limiter: Mutex<FailureLimiter>,
     auth: AuthSection,
     stripes: Vec<tokio::sync::Mutex<()>>,
@@ -214,15 +217,77 @@ impl Server {
             .ok()
     }
 
-    /// A 401 with one challenge per algorithm.
-    fn challenge(&self, request: &Message, realm: &str, stale: bool, tag: &str) -> Option<Message> {
+    /// A 401 with one digest challenge per algorithm, and a Bearer one
+    /// (with `token_error`, the reason a token was refused) when tokens
+    /// are accepted.
+    fn challenge(
+        &self,
+        request: &Message,
+        realm: &str,
+        stale: bool,
+        token_error: Option<&TokenError>,
+        tag: &str,
+    ) -> Option<Message> {
         self.counters.challenges.increment(1);
         let values = lock(&self.digest).challenges(SystemTime::now(), realm, stale);
         let mut b = response_to(request, StatusCode::UNAUTHORIZED, Some(tag));
         for v in values {
             b = b.header("WWW-Authenticate", v);
         }
+        if let Some(bearer) = &self.bearer {
+            b = b.header("WWW-Authenticate", bearer.challenge(realm, token_error));
+        }
         b.build().ok()
+    }
+
+    /// The realm of `aor`: the configured one, else its domain.
+    fn realm<'a>(&'a self, aor: &'a registrar_core::Aor) -> &'a str {
+        self.auth.realm.as_deref().unwrap_or(&aor.domain)
+    }
+
+    fn failed(&self, source: std::net::IpAddr, user: &str) {
+        self.counters.auth_failures.increment(1);
+        let bans = lock(&self.limiter).record_failure(Instant::now(), source, user);
+        self.log_bans(bans);
+    }
+
+    /// RFC 8898: a Bearer token must verify, and its user claim must name
+    /// an enabled account that is the AOR's own.
+    async fn authenticate_bearer(
+        &self,
+        bearer: &BearerVerifier,
+        token: &str,
+        request: &Message,
+        aor: &registrar_core::Aor,
+        source: std::net::IpAddr,
+        tag: &str,
+    ) -> Result<(), Option<Message>> {
+        let realm = self.realm(aor);
+        let identity = match bearer.verify(token).await {
+            Ok(id) => id,
+            Err(TokenError::Unavailable(why)) => {
+                tracing::error!("cannot verify a bearer token: {why}");
+                return Err(self.reply(request, StatusCode::SERVICE_UNAVAILABLE, tag));
+            }
+            Err(e) => {
+                self.failed(source, &aor.user);
+                return Err(self.challenge(request, realm, false, Some(&e), tag));
+            }
+        };
+        let (user, domain) = account_of(&identity.user, &aor.domain);
+        if user != aor.user || !domain.eq_ignore_ascii_case(&aor.domain) {
+            // A valid token, for someone else.
+            return Err(self.reply(request, StatusCode::FORBIDDEN, tag));
+        }
+        match self.credentials.store().get(user, domain).await {
+            Ok(Some(account)) if account.enabled => Ok(()),
+            Ok(_) => Err(self.reply(request, StatusCode::FORBIDDEN, tag)),
+            Err(e) => {
+                self.counters.store_errors.increment(1);
+                tracing::error!("{e}");
+                Err(self.reply(request, StatusCode::SERVER_INTERNAL_ERROR, tag))
+            }
+        }
     }
 
     fn log_bans(&self, bans: Vec<Ban>) {
@@ -249,22 +314,28 @@ impl Server {
         source: std::net::IpAddr,
         tag: &str,
     ) -> Result<(), Option<Message>> {
-        let realm = self.auth.realm.as_deref().unwrap_or(&aor.domain);
+        let realm = self.realm(aor);
         let ruri = request.request_uri_str().unwrap_or_default();
-        let ours = request
+        let mut authorizations = request
             .headers_of::<Authorization<'_>>()
             .filter_map(Result::ok)
-            .map(|a| a.0)
-            .find(|c: &Credentials<'_>| {
-                c.is_digest() && c.param("realm").as_deref() == Some(realm)
-            });
+            .map(|a| a.0);
+        let ours = authorizations.find(|c: &Credentials<'_>| {
+            (c.is_bearer() && self.bearer.is_some())
+                || (c.is_digest() && c.param("realm").as_deref() == Some(realm))
+        });
         let Some(credentials) = ours else {
-            return Err(self.challenge(request, realm, false, tag));
+            return Err(self.challenge(request, realm, false, None, tag));
         };
+        if let (Some(bearer), Some(token)) = (&self.bearer, credentials.token()) {
+            return self
+                .authenticate_bearer(bearer, token, request, aor, source, tag)
+                .await;
+        }
         let attempt = lock(&self.digest).inspect(&credentials, realm, ruri);
         let attempt = match attempt {
             Ok(a) => a,
-            Err(why) => return Err(self.challenge(request, realm, why.is_stale(), tag)),
+            Err(why) => return Err(self.challenge(request, realm, why.is_stale(), None, tag)),
         };
         if lock(&self.limiter).user_banned(Instant::now(), &attempt.username) {
             self.counters.refused_banned.increment(1);
@@ -291,15 +362,9 @@ impl Server {
             Ok(()) => Err(self.reply(request, StatusCode::FORBIDDEN, tag)),
             Err(why) => {
                 if why.is_failure() {
-                    self.counters.auth_failures.increment(1);
-                    let bans = lock(&self.limiter).record_failure(
-                        Instant::now(),
-                        source,
-                        &attempt.username,
-                    );
-                    self.log_bans(bans);
+                    self.failed(source, &attempt.username);
                 }
-                Err(self.challenge(request, realm, why.is_stale(), tag))
+                Err(self.challenge(request, realm, why.is_stale(), None, tag))
             }
         }
     }
@@ -525,6 +590,21 @@ async fn start(cfg: ServerConfig, file: &str) -> Result<Started, String> {
         &secret,
         random_u64(),
     );
+    let bearer = if cfg.auth.bearer.enabled {
+        let verifier = cfg
+            .auth
+            .bearer
+            .build()
+            .map_err(|(key, why)| format!("{file}: auth.bearer.{key}: {why}"))?;
+        match verifier.start().await {
+            Ok(n) if n > 0 => tracing::info!("{n} token signing keys fetched"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("{e}; tokens are refused until the keys can be fetched"),
+        }
+        Some(verifier)
+    } else {
+        None
+    };
     let (endpoint, incoming) = Endpoint::start(endpoint_cfg)
         .await
         .map_err(|e| format!("cannot listen: {e}"))?;
@@ -537,6 +617,7 @@ async fn start(cfg: ServerConfig, file: &str) -> Result<Started, String> {
         store,
         registrar: Mutex::new(registrar),
         digest: Mutex::new(digest),
+        bearer,
         limiter: Mutex::new(FailureLimiter::new(cfg.auth.limiter())),
         auth: cfg.auth,
         stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
@@ -548,7 +629,11 @@ async fn start(cfg: ServerConfig, file: &str) -> Result<Started, String> {
         cfg.sip.listen.join(", "),
         infra_common::db::redact(&cfg.database.url),
         existing.len(),
-        if server.auth.enabled { "on" } else { "off" },
+        match (server.auth.enabled, server.bearer.is_some()) {
+            (false, _) => "off",
+            (true, false) => "digest",
+            (true, true) => "digest and bearer",
+        },
         if cfg.metrics.listen.is_empty() {
             "not served"
         } else {

@@ -8,7 +8,7 @@ use common::{free_port, sipp_counter, which};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use auth_core::DigestClient;
 use sip_core::Message;
@@ -500,6 +500,104 @@ fn stale_nonces_expiry_and_bans() {
         last.starts_with("stopped;") && last.contains("bans 1"),
         "{err}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SIP Bearer (RFC 8898): tokens from a Keycloak-style realm on loopback
+/// (HTTPS, keys generated here) register the account their user claim
+/// names; expired, wrong-audience, someone else's and disabled accounts'
+/// tokens do not.
+#[test]
+fn bearer_tokens_from_a_keycloak_realm() {
+    use sip_test::idp::{Algorithm, REALM, TestIdp};
+    let dir = temp_dir("bearer");
+    let idp = TestIdp::start(&dir);
+    idp.add_key("rsa", Algorithm::RS256);
+    idp.add_key("ed", Algorithm::EdDSA);
+    let mut reg = Registrar::configure(
+        &dir,
+        &format!(
+            "[auth.bearer]\nenabled = true\npreset = \"keycloak\"\nkeycloak_url = \"{}\"\n\
+             keycloak_realm = \"{REALM}\"\naudiences = [\"rvoip\"]\nca = \"{}\"\n",
+            idp.url,
+            idp.ca.display()
+        ),
+    );
+    reg.user_add("erin@127.0.0.1", "amber-harbour-3");
+    reg.user_add("frank@127.0.0.1", "slate-meadow-8");
+    assert!(reg.user(&["disable", "frank@127.0.0.1"]).status.success());
+    reg.start();
+    let phone = Phone::new("127.0.0.1", reg.port);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let token = |kid: &str, user: &str, aud: &str, exp: i64| {
+        let claims = serde_json::json!({
+            "iss": idp.issuer(), "aud": aud, "sub": format!("id-{user}"),
+            "preferred_username": user, "exp": now + exp,
+        });
+        format!("Authorization: Bearer {}", idp.sign(kid, &claims))
+    };
+    let register = |user: &str, cseq: u32, auth: String| {
+        let mut lines = contact(5090, 600);
+        lines.push(auth);
+        phone.exchange(&phone.request("REGISTER", user, cseq, &lines))
+    };
+
+    // The challenge offers digest and Bearer, naming the issuer.
+    let first = phone.exchange(&phone.request("REGISTER", "erin", 1, &[]));
+    assert_eq!(code(&first), 401);
+    let offered: Vec<String> = first
+        .fields_named(HeaderName::WwwAuthenticate)
+        .map(|f| f.value_str().expect("utf-8").to_string())
+        .collect();
+    let bearer = format!(
+        "Bearer realm=\"127.0.0.1\", authz_server=\"{}\"",
+        idp.issuer()
+    );
+    assert!(offered.contains(&bearer), "{offered:?}");
+    assert!(
+        offered.iter().any(|c| c.starts_with("Digest ")),
+        "{offered:?}"
+    );
+
+    // RS256 and EdDSA tokens for erin register and refresh erin.
+    let ok = register("erin", 2, token("rsa", "erin", "rvoip", 300));
+    assert_eq!(code(&ok), 200);
+    assert_eq!(contacts(&ok), ["<sip:phone@127.0.0.1:5090>;expires=600"]);
+    let ok = register("erin", 3, token("ed", "erin@127.0.0.1", "rvoip", 300));
+    assert_eq!(code(&ok), 200);
+
+    // Refused: expired, another audience (401 with the reason), erin's
+    // token for frank's address, frank's own (disabled) account (403).
+    for (cseq, auth) in [
+        (4, token("rsa", "erin", "rvoip", -300)),
+        (5, token("rsa", "erin", "other-app", 300)),
+    ] {
+        let r = register("erin", cseq, auth);
+        assert_eq!(code(&r), 401);
+        let refused = r
+            .fields_named(HeaderName::WwwAuthenticate)
+            .filter_map(|f| f.value_str().ok().map(str::to_owned))
+            .find(|v| v.starts_with("Bearer "))
+            .expect("a Bearer challenge");
+        assert!(refused.contains("error=\"invalid_token\""), "{refused}");
+    }
+    let r = register("frank", 6, token("rsa", "erin", "rvoip", 300));
+    assert_eq!(code(&r), 403);
+    let r = register("frank", 7, token("rsa", "frank", "rvoip", 300));
+    assert_eq!(code(&r), 403);
+
+    // Digest still works beside it, and sees erin's one binding.
+    let mut erin = DigestClient::new("erin", "amber-harbour-3", 3);
+    let (q, _) = phone.register(&mut erin, "erin", 10, &[], strongest);
+    assert_eq!(code(&q), 200);
+    assert_eq!(contacts(&q).len(), 1, "{:?}", contacts(&q));
+    let (_, err) = reg.stop();
+    assert!(err.contains("auth_failures 2"), "{err}");
+    assert!(err.contains("2 token signing keys fetched"), "{err}");
+    assert_eq!(idp.jwks_fetches(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

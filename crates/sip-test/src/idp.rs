@@ -21,7 +21,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{EncodingKey, Header};
+
+pub use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
 /// The realm the provider serves: its issuer is `{url}/realms/test`.
