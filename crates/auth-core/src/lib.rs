@@ -74,5 +74,5 @@ pub use store::{CachedCredentials, CredentialStore, MemoryCredentials};
 #[cfg(feature = "tokens")]
 pub use token::{
     Introspection, IssuerPreset, JwtVerifier, TokenAlgorithm, TokenConfig, TokenError,
-    TokenIdentity, account_of, bearer_challenge,
+    TokenIdentity, account_of, bearer_challenge, bearer_token,
 };

@@ -475,6 +475,23 @@ pub fn account_of<'a>(user: &'a str, default_domain: &'a str) -> (&'a str, &'a s
         .unwrap_or((user, default_domain))
 }
 
+/// The Bearer token a request carries (RFC 8898 §2.4): in
+/// `Proxy-Authorization` when `proxy` (a proxy authenticating an INVITE
+/// or any request it forwards, answering 407), else in `Authorization`
+/// (a registrar or UAS, answering 401).
+pub fn bearer_token(request: &sip_core::Message, proxy: bool) -> Option<&str> {
+    use sip_core::header::{Authorization, ProxyAuthorization};
+    if proxy {
+        request
+            .headers_of::<ProxyAuthorization<'_>>()
+            .find_map(|h| h.ok()?.token())
+    } else {
+        request
+            .headers_of::<Authorization<'_>>()
+            .find_map(|h| h.ok()?.token())
+    }
+}
+
 /// A `WWW-Authenticate`/`Proxy-Authenticate` value for the Bearer scheme
 /// (RFC 8898 §2.3, RFC 6750 §3): the realm, the authorization server to
 /// get a token from, the scope, and the error of a refused token.

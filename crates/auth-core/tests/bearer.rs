@@ -91,6 +91,45 @@ async fn jwks_keys_of_each_algorithm_verify_and_claims_are_checked() {
     );
 }
 
+/// RFC 8898 on an INVITE through a proxy: 407 with a Bearer
+/// Proxy-Authenticate the caller can read, then the INVITE again with
+/// Proxy-Authorization: Bearer, whose token verifies.
+#[tokio::test]
+async fn an_invite_with_proxy_authorization_bearer() {
+    use auth_core::bearer_token;
+    use sip_core::Message;
+    use sip_core::header::{Header, ProxyAuthenticate};
+    let idp = TestIdp::start(&dir("invite"));
+    idp.add_key("ec", Algorithm::ES256);
+    let verifier = keycloak(&idp).build().expect("config");
+    let invite = |auth: &str| {
+        let text = format!(
+            "INVITE sip:bob@example.com SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nMax-Forwards: 70\r\n\
+             From: <sip:alice@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\n\
+             Call-ID: inv1@test\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@127.0.0.1:5070>\r\n\
+             {auth}Content-Length: 0\r\n\r\n"
+        );
+        Message::parse(bytes::Bytes::from(text)).expect("parses")
+    };
+    let bare = invite("");
+    assert_eq!(bearer_token(&bare, true), None);
+    let challenge = verifier.challenge("example.com", None);
+    let parsed = ProxyAuthenticate::parse(&challenge).expect("a readable challenge");
+    assert_eq!(
+        parsed.param("authz_server").as_deref(),
+        Some(idp.issuer().as_str())
+    );
+    let token = idp.sign("ec", &claims(&idp, "alice", 300));
+    let with = invite(&format!("Proxy-Authorization: Bearer {token}\r\n"));
+    assert_eq!(bearer_token(&with, false), None, "not for a UAS");
+    let found = bearer_token(&with, true).expect("the token");
+    assert_eq!(
+        verifier.verify(found).await.expect("verifies").user,
+        "alice"
+    );
+}
+
 #[tokio::test]
 async fn rotated_keys_are_fetched_on_an_unknown_kid_at_a_limited_rate() {
     let idp = TestIdp::start(&dir("rotate"));
