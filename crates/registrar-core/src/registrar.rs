@@ -17,12 +17,19 @@ use std::time::{Duration, SystemTime};
 
 use sip_core::builder::response_to;
 use sip_core::header::{
-    CSeq, CallId, Contact, Expires, HeaderName, Path, Require, Supported, To, UserAgent,
+    CSeq, CallId, Contact, Expires, HeaderName, Path, Require, Supported, To, UserAgent, Via,
 };
 use sip_core::rng::SplitMix;
 use sip_core::{Message, StatusCode, Uri};
 
 use crate::{Aor, Binding, Change, RegistrarConfig};
+
+/// Whether `request` lists `tag` in Supported.
+fn supports(request: &Message, tag: &str) -> bool {
+    request
+        .headers_of::<Supported<'_>>()
+        .any(|s| s.is_ok_and(|s| s.0.eq_ignore_ascii_case(tag)))
+}
 
 /// Option tags the registrar supports (RFC 3327 path, RFC 5626 outbound).
 pub const SUPPORTED: &[&str] = &["path", "outbound"];
@@ -250,6 +257,28 @@ impl Registrar {
         if request.headers_of::<Path<'_>>().any(|p| p.is_err()) {
             return Err(bad);
         }
+        // RFC 5626 §6: outbound applies to a Contact with +sip.instance and
+        // reg-id (at most one per REGISTER) when the first hop supports it:
+        // we are that hop (one Via, no Path), or the edge proxy's Path URI
+        // carries "ob". Otherwise a UA that asked for outbound gets 439 and
+        // one that did not gets an ordinary binding (reg-id ignored).
+        let outbound_contacts = contacts
+            .iter()
+            .filter(|c| c.instance().is_some() && c.reg_id().is_some())
+            .count();
+        if outbound_contacts > 1 {
+            return Err(bad);
+        }
+        let first_hop_outbound = match request.headers_of::<Path<'_>>().next() {
+            Some(Ok(first)) => {
+                matches!(first.addr.uri(), Ok(Uri::Sip(u)) if u.params.get("ob").is_some())
+            }
+            Some(Err(_)) => false,
+            None => request.headers_of::<Via<'_>>().count() == 1,
+        };
+        if outbound_contacts == 1 && !first_hop_outbound && supports(request, "outbound") {
+            return Err((StatusCode::FIRST_HOP_LACKS_OUTBOUND_SUPPORT, None));
+        }
         let user_agent = match request.header::<UserAgent<'_>>() {
             Some(Ok(ua)) => Some(ua.to_string()),
             _ => None,
@@ -270,7 +299,9 @@ impl Registrar {
             }
             let expiry = asked.min(self.config.max_expires);
             let instance = c.instance().map(|i| i.into_owned());
-            let reg_id = c.reg_id();
+            let reg_id = c
+                .reg_id()
+                .filter(|_| instance.is_some() && first_hop_outbound);
             let key = match (&instance, reg_id) {
                 (Some(i), Some(r)) => format!("{i};reg-id={r}"),
                 _ => addr.uri_str().to_string(),
@@ -333,11 +364,7 @@ impl Registrar {
             }
             b = b.header("Contact", contact);
         }
-        let supports = |tag: &str| {
-            request
-                .headers_of::<Supported<'_>>()
-                .any(|s| s.is_ok_and(|s| s.0.eq_ignore_ascii_case(tag)))
-        };
+        let supports = |tag: &str| supports(request, tag);
         // RFC 3327 §5.3: echo the stored Path to a UA that supports it.
         if supports("path") {
             for f in request.fields_named(HeaderName::Path) {

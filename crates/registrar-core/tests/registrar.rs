@@ -317,18 +317,18 @@ async fn path_and_outbound() {
                 1,
                 &[
                     "Contact: <sip:alice@10.0.0.5:5060;transport=tcp>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";reg-id=1",
-                    "Path: <sip:edge.example.com;lr>",
+                    "Path: <sip:edge.example.com;lr;ob>",
                     "Supported: path, outbound",
                 ])
         .await;
     assert_eq!(code(&r), 200);
     assert_eq!(
         header(&r, "Path").as_deref(),
-        Some("<sip:edge.example.com;lr>")
+        Some("<sip:edge.example.com;lr;ob>")
     );
     assert_eq!(header(&r, "Require").as_deref(), Some("outbound"));
     let stored = rig.store.bindings("alice@example.com").await.expect("read");
-    assert_eq!(stored[0].path, ["<sip:edge.example.com;lr>"]);
+    assert_eq!(stored[0].path, ["<sip:edge.example.com;lr;ob>"]);
     assert_eq!(stored[0].source.as_deref(), Some("udp:192.0.2.1:5060"));
     // The same instance and reg-id from a new address replaces the binding.
     let r = rig
@@ -344,6 +344,58 @@ async fn path_and_outbound() {
     );
     // Without Supported: path the Path is stored but not echoed.
     assert_eq!(header(&r, "Path"), None);
+}
+
+/// RFC 5626 §6: outbound needs a first hop that supports it.
+#[tokio::test]
+async fn outbound_needs_an_outbound_first_hop() {
+    let bob = "Contact: <sip:bob@10.0.0.7:5060;transport=tcp>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000000000001>\";reg-id=1";
+    let bob2 = "Contact: <sip:bob@10.0.0.7:5062;transport=tcp>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000000000001>\";reg-id=2";
+    let mut rig = Rig::new(RegistrarConfig::default());
+    // An edge proxy without "ob" in its Path URI, and a UA asking for
+    // outbound: 439.
+    let r = rig
+        .register(
+            t(0),
+            "o1",
+            1,
+            &[
+                bob,
+                "Path: <sip:edge.example.com;lr>",
+                "Supported: path, outbound",
+            ],
+        )
+        .await;
+    assert_eq!(code(&r), 439);
+    // Two flows in one REGISTER: 400.
+    let r = rig
+        .register(t(0), "o2", 1, &[bob, bob2, "Supported: outbound"])
+        .await;
+    assert_eq!(code(&r), 400);
+    // A UA not asking for outbound behind that proxy: an ordinary binding,
+    // keyed by its Contact, and no Require: outbound.
+    let r = rig
+        .register(t(0), "o3", 1, &[bob, "Path: <sip:edge.example.com;lr>"])
+        .await;
+    assert_eq!(code(&r), 200);
+    assert_eq!(header(&r, "Require"), None);
+    assert_eq!(
+        contacts(&r),
+        ["<sip:bob@10.0.0.7:5060;transport=tcp>;expires=3600"]
+    );
+    // Two Vias and no Path: we are not the first hop either.
+    let mut two_vias = register("o4", 1, &[]);
+    let text = String::from_utf8_lossy(&two_vias.to_bytes()).replace(
+        "Max-Forwards",
+        "Via: SIP/2.0/TCP 10.0.0.7:5060;branch=z9hG4bKua\r\nMax-Forwards",
+    );
+    let text = text.replace(
+        "Content-Length: 0",
+        &format!("{bob}\r\nSupported: outbound\r\nContent-Length: 0"),
+    );
+    two_vias = Message::parse(bytes::Bytes::from(text)).expect("parses");
+    let r = rig.send(t(0), &two_vias).await;
+    assert_eq!(code(&r), 439);
 }
 
 fn binding(aor: &str, key: &str, expires: SystemTime) -> Binding {
