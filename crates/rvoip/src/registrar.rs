@@ -240,6 +240,19 @@ impl Server {
         b.build().ok()
     }
 
+    /// A store (accounts, credentials, bindings) failed: counted, logged,
+    /// and answered with a 500.
+    fn store_failed(
+        &self,
+        request: &Message,
+        e: &dyn std::fmt::Display,
+        tag: &str,
+    ) -> Option<Message> {
+        self.counters.store_errors.increment(1);
+        tracing::error!("{e}");
+        self.reply(request, StatusCode::SERVER_INTERNAL_ERROR, tag)
+    }
+
     /// The realm of `aor`: the configured one, else its domain.
     fn realm<'a>(&'a self, aor: &'a registrar_core::Aor) -> &'a str {
         self.auth.realm.as_deref().unwrap_or(&aor.domain)
@@ -282,11 +295,7 @@ impl Server {
         match self.credentials.store().get(user, domain).await {
             Ok(Some(account)) if account.enabled => Ok(()),
             Ok(_) => Err(self.reply(request, StatusCode::FORBIDDEN, tag)),
-            Err(e) => {
-                self.counters.store_errors.increment(1);
-                tracing::error!("{e}");
-                Err(self.reply(request, StatusCode::SERVER_INTERNAL_ERROR, tag))
-            }
+            Err(e) => Err(self.store_failed(request, &e, tag)),
         }
     }
 
@@ -347,11 +356,7 @@ impl Server {
             .await
         {
             Ok(h) => h,
-            Err(e) => {
-                self.counters.store_errors.increment(1);
-                tracing::error!("{e}");
-                return Err(self.reply(request, StatusCode::SERVER_INTERNAL_ERROR, tag));
-            }
+            Err(e) => return Err(self.store_failed(request, &e, tag)),
         };
         let method = request.method().map_or("REGISTER", |m| m.as_str());
         let verdict =
@@ -394,11 +399,7 @@ impl Server {
         let _serial = self.stripe(&key).lock().await;
         let current = match self.store.bindings(&key).await {
             Ok(c) => c,
-            Err(e) => {
-                self.counters.store_errors.increment(1);
-                tracing::error!("{e}");
-                return self.reply(request, StatusCode::SERVER_INTERNAL_ERROR, &tag);
-            }
+            Err(e) => return self.store_failed(request, &e, &tag),
         };
         let from = format!(
             "{}:{}",
@@ -408,9 +409,7 @@ impl Server {
         let decision =
             lock(&self.registrar).process(SystemTime::now(), request, &aor, &current, &from, &tag);
         if let Err(e) = self.store.apply(&decision.changes).await {
-            self.counters.store_errors.increment(1);
-            tracing::error!("location store: {e}");
-            return self.reply(request, StatusCode::SERVER_INTERNAL_ERROR, &tag);
+            return self.store_failed(request, &e, &tag);
         }
         self.commit(decision.changes);
         decision.response

@@ -71,29 +71,10 @@ fn calls_over_websocket() {
 
 /// A CA and a leaf for 127.0.0.1 as PEM files: (cert, key, ca).
 fn pki() -> (String, String, String) {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, SanType};
     let dir = std::env::temp_dir().join(format!("rvoip-tools-pki-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca =
-        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("ca");
-    let key = KeyPair::generate().expect("key");
-    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
-    params
-        .subject_alt_names
-        .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
-    let leaf = params.signed_by(&key, &ca).expect("leaf");
-    let path = |name: &str, pem: String| {
-        let p = dir.join(name);
-        std::fs::write(&p, pem).expect("write");
-        p.to_string_lossy().into_owned()
-    };
-    (
-        path("cert.pem", leaf.pem()),
-        path("key.pem", key.serialize_pem()),
-        path("ca.pem", ca.pem()),
-    )
+    let files = sip_test::pki::pki(&dir);
+    let s = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
+    (s(files.cert), s(files.key), s(files.ca))
 }
 
 #[test]

@@ -83,26 +83,17 @@ fn generate(alg: Algorithm) -> EncodingKey {
     }
 }
 
-fn pki(dir: &Path) -> (rustls::ServerConfig, PathBuf) {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, SanType};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca =
-        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("ca");
-    let key = KeyPair::generate().expect("key");
-    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
-    params
-        .subject_alt_names
-        .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
-    let leaf = params.signed_by(&key, &ca).expect("leaf");
-    let ca_path = dir.join("idp-ca.pem");
-    std::fs::write(&ca_path, ca.pem()).expect("write CA");
-    let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+fn tls(dir: &Path) -> (rustls::ServerConfig, PathBuf) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let files = crate::pki::pki(&dir.join("idp-pki"));
+    let chain = vec![CertificateDer::from_pem_file(&files.cert).expect("certificate")];
+    let key = PrivateKeyDer::from_pem_file(&files.key).expect("key");
     let config = rustls::ServerConfig::builder()
         .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone()], key_der)
+        .with_single_cert(chain, key)
         .expect("server certificate");
-    (config, ca_path)
+    (config, files.ca)
 }
 
 async fn certs(State(s): State<Arc<Shared>>) -> Json<Value> {
@@ -140,7 +131,7 @@ async fn introspect(
 impl TestIdp {
     /// Starts the provider on a free loopback port; its CA goes in `dir`.
     pub fn start(dir: &Path) -> TestIdp {
-        let (tls, ca) = pki(dir);
+        let (tls, ca) = tls(dir);
         let shared = Arc::new(Shared::default());
         let base = format!("/realms/{REALM}/protocol/openid-connect");
         let app = Router::new()

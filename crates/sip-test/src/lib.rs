@@ -139,6 +139,8 @@ m=audio 49170 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-ev
 #[cfg(feature = "idp")]
 pub mod idp;
 pub mod net;
+#[cfg(feature = "pki")]
+pub mod pki;
 pub mod tools;
 
 /// A deterministic xorshift64* generator for randomized tests (seeded, so a
