@@ -286,7 +286,7 @@ impl BearerVerifier {
             Source::Jwt {
                 url: Some(url),
                 verifier,
-            } if lock(verifier).poll_fetch(SystemTime::now(), None) => {
+            } if lock(verifier).poll_fetch(SystemTime::now(), false) => {
                 self.fetch_keys(url, verifier).await
             }
             _ => Ok(0),
@@ -313,15 +313,19 @@ impl BearerVerifier {
     pub async fn verify(&self, token: &str) -> Result<TokenIdentity, TokenError> {
         match &self.source {
             Source::Jwt { url, verifier } => {
-                let fetch = url
-                    .as_deref()
-                    .filter(|_| lock(verifier).poll_fetch(SystemTime::now(), Some(token)));
-                let fetched = match fetch {
-                    Some(url) => self.fetch_keys(url, verifier).await.err(),
-                    None => None,
+                let (result, fetch) = {
+                    let mut v = lock(verifier);
+                    let result = v.verify(SystemTime::now(), token);
+                    let unknown = result == Err(TokenError::UnknownKey);
+                    let fetch = url.is_some() && v.poll_fetch(SystemTime::now(), unknown);
+                    (result, fetch)
                 };
-                let result = lock(verifier).verify(SystemTime::now(), token);
-                match (result, fetched) {
+                let Some(url) = url.as_deref().filter(|_| fetch) else {
+                    return result;
+                };
+                // New keys (rotated, or the old ones expired): verify with them.
+                let fetched = self.fetch_keys(url, verifier).await.err();
+                match (lock(verifier).verify(SystemTime::now(), token), fetched) {
                     (Err(TokenError::UnknownKey), Some(e)) => Err(e),
                     (r, _) => r,
                 }

@@ -262,21 +262,18 @@ impl JwtVerifier {
         &self.config
     }
 
-    /// Whether the caller should fetch the JWKS document now, for
-    /// `token` (`None`: at start). True when no keys were fetched yet,
-    /// they are older than `keys_ttl`, or the token names a `kid` we do
-    /// not have; and in each case at most once per `refetch_interval`.
-    /// A true answer counts as an attempt.
-    pub fn poll_fetch(&mut self, now: SystemTime, token: Option<&str>) -> bool {
+    /// Whether the caller should fetch the JWKS document now:
+    /// `unknown_key` when [`JwtVerifier::verify`] just answered
+    /// [`TokenError::UnknownKey`] (false at start). True when no keys were
+    /// fetched yet, they are older than `keys_ttl`, or a token named a key
+    /// we do not have; and in each case at most once per
+    /// `refetch_interval`. A true answer counts as an attempt.
+    pub fn poll_fetch(&mut self, now: SystemTime, unknown_key: bool) -> bool {
         let stale = self.fetched.is_none_or(|t| t + self.config.keys_ttl <= now);
-        let unknown = token
-            .and_then(|t| decode_header(t).ok())
-            .and_then(|h| h.kid)
-            .is_some_and(|kid| !self.keys.iter().any(|k| k.kid.as_deref() == Some(&kid)));
         let allowed = self
             .last_attempt
             .is_none_or(|t| t + self.config.refetch_interval <= now);
-        if (stale || unknown) && allowed {
+        if (stale || unknown_key) && allowed {
             self.last_attempt = Some(now);
             return true;
         }
@@ -385,8 +382,8 @@ impl Introspection {
     }
 
     /// The form body of the introspection request (RFC 7662 §2.1).
-    pub fn request_body(token: &str) -> Vec<(&'static str, &str)> {
-        vec![("token", token), ("token_type_hint", "access_token")]
+    pub fn request_body(token: &str) -> [(&'static str, &str); 2] {
+        [("token", token), ("token_type_hint", "access_token")]
     }
 
     /// The endpoint's JSON answer for `token`: checked (active, times,
@@ -625,25 +622,22 @@ mod tests {
     #[test]
     fn fetches_are_rate_limited() {
         let mut v = JwtVerifier::new(config());
-        assert!(v.poll_fetch(at(100), None));
-        assert!(!v.poll_fetch(at(101), None), "within refetch_interval");
+        assert!(v.poll_fetch(at(100), false));
+        assert!(!v.poll_fetch(at(101), false), "within refetch_interval");
         let jwks = br#"{"keys":[{"kty":"oct","kid":"k1","alg":"HS256","k":"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}]}"#;
         assert_eq!(v.handle_jwks(at(101), jwks), Ok(1));
         let mut h = Header::new(TokenAlgorithm::HS256);
         h.kid = Some("k1".into());
         let token = encode(&h, &claims(2000), &EncodingKey::from_secret(SECRET)).expect("sign");
         assert!(v.verify(at(1500), &token).is_ok());
-        assert!(
-            !v.poll_fetch(at(200), Some(&token)),
-            "known kid, fresh keys"
-        );
+        assert!(!v.poll_fetch(at(200), false), "known kid, fresh keys");
         h.kid = Some("k2".into());
         let rotated = encode(&h, &claims(2000), &EncodingKey::from_secret(SECRET)).expect("sign");
         assert_eq!(v.verify(at(1500), &rotated), Err(TokenError::UnknownKey));
-        assert!(v.poll_fetch(at(200), Some(&rotated)), "unknown kid");
-        assert!(!v.poll_fetch(at(205), Some(&rotated)), "rate limited");
-        assert!(v.poll_fetch(at(215), Some(&rotated)));
-        assert!(v.poll_fetch(at(101 + 3600), None), "keys_ttl passed");
+        assert!(v.poll_fetch(at(200), true), "unknown kid");
+        assert!(!v.poll_fetch(at(205), true), "rate limited");
+        assert!(v.poll_fetch(at(215), true));
+        assert!(v.poll_fetch(at(101 + 3600), false), "keys_ttl passed");
         assert_eq!(v.handle_jwks(at(1), b"{]"), Err(TokenError::Malformed));
     }
 

@@ -337,11 +337,7 @@ impl Me {
                 let via = format!("SIP/2.0/{} {addr};branch=z9hG4bK", t.as_str());
                 let contact = match t {
                     Transport::Udp => format!("<sip:{}@{addr}>", config.user),
-                    t => format!(
-                        "<sip:{}@{addr};transport={}>",
-                        config.user,
-                        t.as_str().to_ascii_lowercase()
-                    ),
+                    t => format!("<sip:{}@{addr};transport={}>", config.user, t.param()),
                 };
                 (t, via, contact)
             })

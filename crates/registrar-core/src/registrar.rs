@@ -24,6 +24,18 @@ use sip_core::{Message, StatusCode, Uri};
 
 use crate::{Aor, Binding, Change, RegistrarConfig};
 
+/// RFC 5626 §6: the first hop supports outbound when it is us (one Via,
+/// no Path) or the edge proxy's Path URI carries `ob`.
+fn first_hop_supports_outbound(request: &Message) -> bool {
+    match request.headers_of::<Path<'_>>().next() {
+        Some(Ok(first)) => {
+            matches!(first.addr.uri(), Ok(Uri::Sip(u)) if u.params.get("ob").is_some())
+        }
+        Some(Err(_)) => false,
+        None => request.headers_of::<Via<'_>>().count() == 1,
+    }
+}
+
 /// Whether `request` lists `tag` in Supported.
 fn supports(request: &Message, tag: &str) -> bool {
     request
@@ -262,23 +274,19 @@ impl Registrar {
         // we are that hop (one Via, no Path), or the edge proxy's Path URI
         // carries "ob". Otherwise a UA that asked for outbound gets 439 and
         // one that did not gets an ordinary binding (reg-id ignored).
-        let outbound_contacts = contacts
+        let outbound = match contacts
             .iter()
             .filter(|c| c.instance().is_some() && c.reg_id().is_some())
-            .count();
-        if outbound_contacts > 1 {
-            return Err(bad);
-        }
-        let first_hop_outbound = match request.headers_of::<Path<'_>>().next() {
-            Some(Ok(first)) => {
-                matches!(first.addr.uri(), Ok(Uri::Sip(u)) if u.params.get("ob").is_some())
+            .count()
+        {
+            0 => false,
+            1 if first_hop_supports_outbound(request) => true,
+            1 if supports(request, "outbound") => {
+                return Err((StatusCode::FIRST_HOP_LACKS_OUTBOUND_SUPPORT, None));
             }
-            Some(Err(_)) => false,
-            None => request.headers_of::<Via<'_>>().count() == 1,
+            1 => false,
+            _ => return Err(bad),
         };
-        if outbound_contacts == 1 && !first_hop_outbound && supports(request, "outbound") {
-            return Err((StatusCode::FIRST_HOP_LACKS_OUTBOUND_SUPPORT, None));
-        }
         let user_agent = match request.header::<UserAgent<'_>>() {
             Some(Ok(ua)) => Some(ua.to_string()),
             _ => None,
@@ -299,9 +307,7 @@ impl Registrar {
             }
             let expiry = asked.min(self.config.max_expires);
             let instance = c.instance().map(|i| i.into_owned());
-            let reg_id = c
-                .reg_id()
-                .filter(|_| instance.is_some() && first_hop_outbound);
+            let reg_id = c.reg_id().filter(|_| instance.is_some() && outbound);
             let key = match (&instance, reg_id) {
                 (Some(i), Some(r)) => format!("{i};reg-id={r}"),
                 _ => addr.uri_str().to_string(),

@@ -401,11 +401,7 @@ impl Server {
             Ok(c) => c,
             Err(e) => return self.store_failed(request, &e, &tag),
         };
-        let from = format!(
-            "{}:{}",
-            source.source.transport.as_str().to_ascii_lowercase(),
-            source.source.addr
-        );
+        let from = format!("{}:{}", source.source.transport.param(), source.source.addr);
         let decision =
             lock(&self.registrar).process(SystemTime::now(), request, &aor, &current, &from, &tag);
         if let Err(e) = self.store.apply(&decision.changes).await {

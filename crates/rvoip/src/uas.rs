@@ -188,10 +188,7 @@ async fn serve(args: &Args) -> ExitCode {
     let local = layer.local_addr(transport).unwrap_or(args.listen);
     let contact = match transport {
         Transport::Udp => format!("<sip:uas@{local}>"),
-        t => format!(
-            "<sip:uas@{local};transport={}>",
-            t.as_str().to_ascii_lowercase()
-        ),
+        t => format!("<sip:uas@{local};transport={}>", t.param()),
     };
     eprintln!(
         "rvoip sip uas: listening on {} {local}, answering {}",

@@ -46,6 +46,19 @@ impl Transport {
         }
     }
 
+    /// The lower-case form used in a URI's `transport=` parameter (and in
+    /// `udp:192.0.2.1:5060` flow names).
+    pub fn param(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+            Transport::Sctp => "sctp",
+            Transport::Ws => "ws",
+            Transport::Wss => "wss",
+        }
+    }
+
     /// Parses a Via transport token (case-insensitive).
     pub fn from_via(token: &str) -> Option<Transport> {
         Some(match token.to_ascii_uppercase().as_str() {
@@ -68,10 +81,8 @@ mod tests {
     fn tokens_and_reliability() {
         for t in Transport::ALL {
             assert_eq!(Transport::from_via(t.as_str()), Some(t));
-            assert_eq!(
-                Transport::from_via(&t.as_str().to_ascii_lowercase()),
-                Some(t)
-            );
+            assert_eq!(Transport::from_via(t.param()), Some(t));
+            assert_eq!(t.param(), t.as_str().to_ascii_lowercase());
         }
         assert!(!Transport::Udp.is_reliable());
         assert!(Transport::Tcp.is_reliable());

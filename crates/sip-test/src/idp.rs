@@ -51,6 +51,11 @@ pub struct TestIdp {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// A lock that a panicking test thread cannot poison for the server.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn pem(label: &str, der: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
@@ -98,7 +103,7 @@ fn tls(dir: &Path) -> (rustls::ServerConfig, PathBuf) {
 
 async fn certs(State(s): State<Arc<Shared>>) -> Json<Value> {
     s.jwks_fetches.fetch_add(1, Ordering::Relaxed);
-    let keys = s.published.lock().expect("keys").clone();
+    let keys = lock(&s.published).clone();
     Json(json!({ "keys": keys }))
 }
 
@@ -118,7 +123,7 @@ async fn introspect(
         return Err(StatusCode::UNAUTHORIZED);
     }
     let token = form.get("token").ok_or(StatusCode::BAD_REQUEST)?;
-    let active = s.active.lock().expect("tokens").get(token).cloned();
+    let active = lock(&s.active).get(token).cloned();
     Ok(Json(match active {
         Some(mut claims) => {
             claims["active"] = true.into();
@@ -196,21 +201,18 @@ impl TestIdp {
         let key = generate(alg);
         let mut jwk = Jwk::from_encoding_key(&key, alg).expect("public JWK");
         jwk.common.key_id = Some(kid.to_string());
-        self.shared.published.lock().expect("keys").push(jwk);
-        self.signing
-            .lock()
-            .expect("keys")
-            .insert(kid.to_string(), (alg, key));
+        lock(&self.shared.published).push(jwk);
+        lock(&self.signing).insert(kid.to_string(), (alg, key));
     }
 
     /// Stops publishing every key (they still sign).
     pub fn unpublish_all(&self) {
-        self.shared.published.lock().expect("keys").clear();
+        lock(&self.shared.published).clear();
     }
 
     /// A token signed with key `kid` carrying `claims`.
     pub fn sign(&self, kid: &str, claims: &Value) -> String {
-        let keys = self.signing.lock().expect("keys");
+        let keys = lock(&self.signing);
         let (alg, key) = keys.get(kid).expect("a key added with add_key");
         let mut header = Header::new(*alg);
         header.kid = Some(kid.to_string());
@@ -220,11 +222,7 @@ impl TestIdp {
     /// Makes the introspection endpoint answer `active: true` with
     /// `claims` for `token` (other tokens are inactive).
     pub fn activate(&self, token: &str, claims: Value) {
-        self.shared
-            .active
-            .lock()
-            .expect("tokens")
-            .insert(token.to_string(), claims);
+        lock(&self.shared.active).insert(token.to_string(), claims);
     }
 
     /// How many times the JWKS document was fetched.
