@@ -443,6 +443,28 @@ async fn store_round_trip(store: &impl LocationStore) {
         [b2]
     );
     assert_eq!(store.all().await.expect("all").len(), 2);
+    // A batch as a write-behind flush makes it: many AORs, more rows than
+    // one statement takes, and a binding changed twice (the last counts).
+    let many: Vec<Binding> = (0..151)
+        .map(|i| binding(&format!("u{i}@example.com"), "sip:u@192.0.2.9", t(400)))
+        .collect();
+    let mut changes: Vec<Change> = many.iter().cloned().map(Change::Add).collect();
+    let mut twice = many[5].clone();
+    twice.cseq = 99;
+    changes.push(Change::Refresh(twice.clone()));
+    changes.push(Change::Remove(many[6].clone()));
+    store.apply(&changes).await.expect("batch");
+    assert_eq!(store.all().await.expect("all").len(), 2 + 150);
+    assert_eq!(
+        store.bindings("u5@example.com").await.expect("read"),
+        [twice]
+    );
+    let gone: Vec<Change> = many[..100].iter().cloned().map(Change::Remove).collect();
+    store.apply(&gone).await.expect("remove batch");
+    assert_eq!(store.all().await.expect("all").len(), 2 + 51);
+    let rest: Vec<Change> = many[100..].iter().cloned().map(Change::Expire).collect();
+    store.apply(&rest).await.expect("expire batch");
+    assert_eq!(store.all().await.expect("all").len(), 2);
 }
 
 #[tokio::test]
