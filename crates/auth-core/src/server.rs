@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sip_core::header::Credentials;
 use sip_core::rng::SplitMix;
+use sip_core::text::unquote;
 use subtle::ConstantTimeEq;
 
 use crate::Algorithm;
@@ -107,6 +108,21 @@ pub struct Attempt<'a> {
     qop: Option<(Cow<'a, str>, u32, Cow<'a, str>)>,
 }
 
+/// The Digest parameters [`DigestServer::inspect`] reads, quotes still on.
+#[derive(Default)]
+struct DigestParams<'a> {
+    realm: Option<&'a str>,
+    username: Option<&'a str>,
+    nonce: Option<&'a str>,
+    uri: Option<&'a str>,
+    response: Option<&'a str>,
+    algorithm: Option<&'a str>,
+    qop: Option<&'a str>,
+    nc: Option<&'a str>,
+    cnonce: Option<&'a str>,
+    opaque: Option<&'a str>,
+}
+
 /// A digest authenticator (sans-IO: time is passed in). The realm is
 /// given with each call, so one server serves every domain; a nonce is
 /// only good for the realm it was issued for.
@@ -190,41 +206,61 @@ impl DigestServer {
         if !credentials.is_digest() {
             return Err(Reject::NoCredentials);
         }
-        let given = credentials.param("realm").ok_or(Reject::Malformed)?;
+        // One pass over the parameters (the first of a repeated one counts).
+        let mut p = DigestParams::default();
+        for (name, value) in credentials.params() {
+            let slot = match name.len() {
+                2 if name.eq_ignore_ascii_case("nc") => &mut p.nc,
+                3 if name.eq_ignore_ascii_case("uri") => &mut p.uri,
+                3 if name.eq_ignore_ascii_case("qop") => &mut p.qop,
+                5 if name.eq_ignore_ascii_case("realm") => &mut p.realm,
+                5 if name.eq_ignore_ascii_case("nonce") => &mut p.nonce,
+                6 if name.eq_ignore_ascii_case("cnonce") => &mut p.cnonce,
+                6 if name.eq_ignore_ascii_case("opaque") => &mut p.opaque,
+                8 if name.eq_ignore_ascii_case("username") => &mut p.username,
+                8 if name.eq_ignore_ascii_case("response") => &mut p.response,
+                9 if name.eq_ignore_ascii_case("algorithm") => &mut p.algorithm,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(value);
+            }
+        }
+        let given = p.realm.map(unquote).ok_or(Reject::Malformed)?;
         if given != realm {
             return Err(Reject::NoCredentials);
         }
-        let field = |name| credentials.param(name).ok_or(Reject::Malformed);
-        let username = field("username")?;
-        let nonce = field("nonce")?;
-        let uri = field("uri")?;
-        let response = field("response")?;
+        let field = |v: Option<&'a str>| v.map(unquote).ok_or(Reject::Malformed);
+        let username = field(p.username)?;
+        let nonce = field(p.nonce)?;
+        let uri = field(p.uri)?;
+        let response = field(p.response)?;
         if username.is_empty() || username.len() > 256 {
             return Err(Reject::Malformed);
         }
         let info = self.key.check(realm, &nonce).ok_or(Reject::UnknownNonce)?;
-        let algorithm = match credentials.param("algorithm") {
+        let algorithm = match p.algorithm.map(unquote) {
             None => Algorithm::Md5,
             Some(name) => Algorithm::from_name(&name).ok_or(Reject::Algorithm)?,
         };
         if !self.config.algorithms.contains(&algorithm) {
             return Err(Reject::Algorithm);
         }
-        let qop = match credentials.param("qop") {
+        let qop = match p.qop.map(unquote) {
             Some(q) if q.eq_ignore_ascii_case("auth") => {
-                let nc_text = field("nc")?;
+                let nc_text = field(p.nc)?;
                 let nc = (nc_text.len() == 8)
                     .then(|| u32::from_str_radix(&nc_text, 16).ok())
                     .flatten()
                     .filter(|&nc| nc > 0)
                     .ok_or(Reject::Malformed)?;
-                Some((nc_text, nc, field("cnonce")?))
+                Some((nc_text, nc, field(p.cnonce)?))
             }
             Some(_) => return Err(Reject::Qop),
             None if self.config.allow_no_qop => None,
             None => return Err(Reject::Qop),
         };
-        if let Some(opaque) = credentials.param("opaque")
+        if let Some(opaque) = p.opaque.map(unquote)
             && opaque != self.opaque
         {
             return Err(Reject::Opaque);

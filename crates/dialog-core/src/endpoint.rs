@@ -112,6 +112,31 @@ impl IncomingRequest {
     }
 }
 
+/// What a [`Responder`] did with a request.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // answering is the common case
+pub enum Handled {
+    /// Send this response now.
+    Respond(Message),
+    /// The responder kept the request and answers it later through
+    /// [`IncomingRequest::respond`] (or [`answer`](IncomingRequest::answer)).
+    Later,
+    /// Not the responder's: the application gets it from [`Incoming`].
+    Pass(IncomingRequest),
+}
+
+/// Answers requests outside dialogs inside the endpoint, on the task that
+/// received them, before they would be queued for the application. A
+/// server whose answer rarely needs to wait (a registrar with bindings and
+/// credentials in memory) saves handing every request to a task of its own
+/// and the response back; one that has to wait keeps the request
+/// ([`Handled::Later`]) and answers from a task it spawns. It must not
+/// block: it runs where the endpoint receives and sends.
+pub trait Responder: Send + Sync + 'static {
+    /// Decides what happens to `request`.
+    fn handle(&self, request: IncomingRequest) -> Handled;
+}
+
 /// What a client transaction reports.
 #[derive(Clone, Debug)]
 #[allow(clippy::large_enum_variant)] // responses are the common case
@@ -216,7 +241,16 @@ fn seed() -> u64 {
 
 impl Endpoint {
     /// Binds the transports and starts the shards (inside a tokio runtime).
-    pub async fn start(mut config: EndpointConfig) -> io::Result<(Endpoint, Incoming)> {
+    pub async fn start(config: EndpointConfig) -> io::Result<(Endpoint, Incoming)> {
+        Endpoint::start_with(config, None).await
+    }
+
+    /// [`start`](Self::start), with `responder` answering requests outside
+    /// dialogs before the application sees them.
+    pub async fn start_with(
+        mut config: EndpointConfig,
+        responder: Option<Arc<dyn Responder>>,
+    ) -> io::Result<(Endpoint, Incoming)> {
         let n = if config.shards == 0 {
             std::thread::available_parallelism().map_or(1, usize::from)
         } else {
@@ -244,7 +278,8 @@ impl Endpoint {
         for (i, queue) in inbound.into_iter().enumerate() {
             let (tx, rx) = mpsc::channel(1024);
             let layer = crate::DialogLayer::new(config.dialog.clone(), seed.wrapping_add(i as u64));
-            let shard = Shard::new(layer, tx.clone(), transports.clone(), events_tx.clone());
+            let shard = Shard::new(layer, tx.clone(), transports.clone(), events_tx.clone())
+                .with_responder(responder.clone());
             tokio::spawn(shard.run(rx, queue));
             shards.push(tx);
         }

@@ -44,8 +44,8 @@ mod usage;
 
 pub use dialog::{Dialog, DialogError, DialogId, DialogState, Role};
 pub use endpoint::{
-    ClientEvent, ClientTransaction, Endpoint, EndpointConfig, EndpointEvent, Incoming,
-    IncomingRequest,
+    ClientEvent, ClientTransaction, Endpoint, EndpointConfig, EndpointEvent, Handled, Incoming,
+    IncomingRequest, Responder,
 };
 pub use layer::{ALLOW, Config, DialogEvent, DialogLayer, Error, Event};
 pub use table::{Dialogs, Match};

@@ -18,7 +18,7 @@ use sip_transport::{Received, Transports};
 use tokio::sync::{mpsc, oneshot};
 use transaction_core::{IdMap, IdSet, Inbound, Target, TransactionId};
 
-use crate::endpoint::{ClientEvent, EndpointEvent, IncomingRequest};
+use crate::endpoint::{ClientEvent, EndpointEvent, Handled, IncomingRequest, Responder};
 use crate::mailbox;
 use crate::{DialogEvent, DialogId, DialogLayer, Error, Event};
 
@@ -67,6 +67,8 @@ pub(crate) struct Shard {
     unanswered: IdSet<TransactionId>,
     draining: Option<(Instant, Vec<oneshot::Sender<()>>)>,
     stopped: bool,
+    /// Answers requests outside dialogs before the application.
+    responder: Option<Arc<dyn Responder>>,
 }
 
 impl Shard {
@@ -85,7 +87,13 @@ impl Shard {
             unanswered: IdSet::default(),
             draining: None,
             stopped: false,
+            responder: None,
         }
+    }
+
+    pub(crate) fn with_responder(mut self, responder: Option<Arc<dyn Responder>>) -> Shard {
+        self.responder = responder;
+        self
     }
 
     /// Runs until stopped. `inbound` is this shard's queue of received
@@ -285,14 +293,33 @@ impl Shard {
                     self.refuse(now, id);
                     return;
                 }
-                self.unanswered.insert(id);
-                EndpointEvent::Request(IncomingRequest {
+                let incoming = IncomingRequest {
                     request,
                     source,
                     dialog,
                     id,
                     shard: self.me.clone(),
-                })
+                };
+                let incoming = match &self.responder {
+                    Some(responder) if incoming.dialog.is_none() => {
+                        match responder.handle(incoming) {
+                            Handled::Respond(response) => {
+                                if let Err(e) = self.respond(now, id, response) {
+                                    tracing::debug!(%e, "responder's answer not sent");
+                                }
+                                return;
+                            }
+                            Handled::Later => {
+                                self.unanswered.insert(id);
+                                return;
+                            }
+                            Handled::Pass(incoming) => incoming,
+                        }
+                    }
+                    _ => incoming,
+                };
+                self.unanswered.insert(id);
+                EndpointEvent::Request(incoming)
             }
             Event::Response {
                 id,

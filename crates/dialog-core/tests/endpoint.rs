@@ -359,3 +359,86 @@ async fn subscription_over_udp() {
     alice.shutdown().await;
     bob.shutdown().await;
 }
+
+/// Answers OPTIONS itself, keeps MESSAGE to answer from a task of its own,
+/// and passes every other request to the application.
+struct Front;
+
+impl dialog_core::Responder for Front {
+    fn handle(&self, incoming: dialog_core::IncomingRequest) -> dialog_core::Handled {
+        use dialog_core::Handled;
+        match incoming.request.method() {
+            Some(Method::Options) => {
+                let response = sip_core::builder::response_to(
+                    &incoming.request,
+                    StatusCode::OK,
+                    Some("front"),
+                )
+                .header("X-Front", "at once")
+                .build()
+                .expect("200");
+                Handled::Respond(response)
+            }
+            Some(Method::Message) => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    incoming
+                        .answer(StatusCode::ACCEPTED, |b| b.header("X-Front", "later"))
+                        .await
+                        .expect("202");
+                });
+                Handled::Later
+            }
+            _ => Handled::Pass(incoming),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_responder_answers_in_the_endpoint_or_passes_requests_on() {
+    let (alice, _alice_events) = endpoint("alice", Transport::Udp).await;
+    let mut config = EndpointConfig::loopback();
+    config.shards = 2;
+    let (bob, bob_events) = Endpoint::start_with(config, Some(std::sync::Arc::new(Front)))
+        .await
+        .expect("start");
+    let app = serve(bob_events);
+    let target = Target {
+        transport: Transport::Udp,
+        addr: bob.local_addr(Transport::Udp).expect("udp"),
+    };
+    for (method, code, mark) in [
+        (Method::Options, StatusCode::OK, Some("at once")),
+        (Method::Message, StatusCode::ACCEPTED, Some("later")),
+        (Method::Info, StatusCode::OK, None),
+        (Method::Options, StatusCode::OK, Some("at once")),
+    ] {
+        let request = from_alice(&alice, method.clone(), target)
+            .build()
+            .expect("request");
+        let mut tx = alice.send(request, target).await.expect("send");
+        let (response, _) = tx.final_response().await.expect("answer");
+        assert_eq!(response.status(), Some(code), "{method}");
+        let value = |name: &str| {
+            response
+                .fields_by_name(name)
+                .next()
+                .map(|f| String::from_utf8_lossy(f.value).into_owned())
+        };
+        assert_eq!(value("X-Front").as_deref(), mark, "{method}");
+        let served = mark.is_none().then_some("served");
+        assert_eq!(value("X-App").as_deref(), served, "{method}");
+    }
+    bob.shutdown().await;
+    let seen = app.await.expect("app");
+    // Only the INFO reached the application.
+    let requests: Vec<_> = seen
+        .iter()
+        .filter_map(|e| match e {
+            EndpointEvent::Request(r) => r.request.method().cloned(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(requests, [Method::Info]);
+    alice.shutdown().await;
+}

@@ -8,13 +8,14 @@ use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
 use auth_core::{
     Ban, BearerVerifier, CachedCredentials, CredentialStore, DigestConfig, DigestServer,
     FailureLimiter, TokenError, account_of,
 };
-use dialog_core::{Endpoint, EndpointConfig, EndpointEvent, IncomingRequest};
+use dialog_core::{Endpoint, EndpointConfig, Handled, IncomingRequest, Responder};
 use infra_common::db::Database;
 use infra_common::server::{Metrics, shutdown_signal};
 use metrics::{Counter, Gauge};
@@ -26,6 +27,7 @@ use sip_core::builder::response_to;
 use sip_core::header::{Authorization, Credentials};
 use sip_core::{Message, Method, StatusCode};
 use sip_transport::Transport;
+use transaction_core::Target;
 use users_core::Users;
 
 use crate::config::{self, AuthSection, ServerConfig};
@@ -374,13 +376,9 @@ impl Server {
         }
     }
 
-    async fn register(
-        &self,
-        request: &Message,
-        source: &dialog_core::IncomingRequest,
-    ) -> Option<Message> {
+    async fn register(&self, request: &Message, source: &Target) -> Option<Message> {
         self.counters.registers.increment(1);
-        let ip = source.source.addr.ip();
+        let ip = source.addr.ip();
         let tag = lock(&self.registrar).tag();
         if lock(&self.limiter).source_banned(Instant::now(), ip) {
             self.counters.refused_banned.increment(1);
@@ -401,7 +399,7 @@ impl Server {
             Ok(c) => c,
             Err(e) => return self.store_failed(request, &e, &tag),
         };
-        let from = format!("{}:{}", source.source.transport.param(), source.source.addr);
+        let from = format!("{}:{}", source.transport.param(), source.addr);
         let decision =
             lock(&self.registrar).process(SystemTime::now(), request, &aor, &current, &from, &tag);
         if let Err(e) = self.store.apply(&decision.changes).await {
@@ -434,10 +432,10 @@ impl Server {
         }
     }
 
-    async fn handle(&self, incoming: IncomingRequest) {
-        let request = &incoming.request;
-        let response = match request.method() {
-            Some(Method::Register) => self.register(request, &incoming).await,
+    /// The response to `request` (none for an ACK).
+    async fn answer(&self, request: &Message, source: &Target) -> Option<Message> {
+        match request.method() {
+            Some(Method::Register) => self.register(request, source).await,
             Some(Method::Ack) => None,
             Some(Method::Options) => {
                 let tag = lock(&self.registrar).tag();
@@ -452,9 +450,6 @@ impl Server {
                 let tag = lock(&self.registrar).tag();
                 self.reply(request, StatusCode::METHOD_NOT_ALLOWED, &tag)
             }
-        };
-        if let Some(r) = response {
-            let _ = incoming.respond(r).await;
         }
     }
 
@@ -510,6 +505,37 @@ impl Server {
         if let Err(e) = self.store.flush().await {
             self.counters.store_errors.increment(1);
             tracing::error!("location store: {e} (kept for the next write)");
+        }
+    }
+}
+
+/// The registrar answers inside the endpoint: a REGISTER whose account
+/// and bindings are in memory is answered without leaving the task that
+/// received it; one that has to wait (a credential not cached, an AOR busy
+/// with another request, a token to check) finishes on a task of its own.
+struct Answering(Arc<Server>);
+
+impl Responder for Answering {
+    fn handle(&self, incoming: IncomingRequest) -> Handled {
+        let server = self.0.clone();
+        let mut work = Box::pin(async move {
+            let response = server.answer(&incoming.request, &incoming.source).await;
+            (incoming, response)
+        });
+        // Polled once here; a future may be polled again by another task
+        // (with its own waker) when it has to wait.
+        let mut cx = Context::from_waker(Waker::noop());
+        match work.as_mut().poll(&mut cx) {
+            Poll::Ready((_, Some(response))) => Handled::Respond(response),
+            Poll::Ready((_, None)) => Handled::Later,
+            Poll::Pending => {
+                tokio::spawn(async move {
+                    if let (incoming, Some(response)) = work.await {
+                        let _ = incoming.respond(response).await;
+                    }
+                });
+                Handled::Later
+            }
         }
     }
 }
@@ -600,9 +626,6 @@ async fn start(cfg: ServerConfig, file: &str) -> Result<Started, String> {
     } else {
         None
     };
-    let (endpoint, incoming) = Endpoint::start(endpoint_cfg)
-        .await
-        .map_err(|e| format!("cannot listen: {e}"))?;
     let server = Arc::new(Server {
         credentials: CachedCredentials::new(
             users,
@@ -619,6 +642,10 @@ async fn start(cfg: ServerConfig, file: &str) -> Result<Started, String> {
         counters: Counters::new(),
     });
     server.counters.bindings.set(existing.len() as f64);
+    let responder: Arc<dyn Responder> = Arc::new(Answering(server.clone()));
+    let (endpoint, incoming) = Endpoint::start_with(endpoint_cfg, Some(responder))
+        .await
+        .map_err(|e| format!("cannot listen: {e}"))?;
     tracing::info!(
         "listening on {}; database {}; {} bindings restored; auth {}; metrics {}",
         cfg.sip.listen.join(", "),
@@ -681,12 +708,8 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         let expiry = tokio::spawn(server.clone().expiry_loop());
         let writer = tokio::spawn(server.clone().write_loop(write_interval));
         let serve = async {
-            while let Some(event) = incoming.next().await {
-                if let EndpointEvent::Request(req) = event {
-                    let s = server.clone();
-                    tokio::spawn(async move { s.handle(req).await });
-                }
-            }
+            // Answering takes every request; nothing else comes (no dialogs).
+            while incoming.next().await.is_some() {}
         };
         tokio::select! {
             _ = serve => {}
