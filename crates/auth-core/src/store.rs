@@ -105,6 +105,21 @@ impl<S: CredentialStore> CachedCredentials<S> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Forgets the values whose time is up at `now` (call it now and then:
+    /// otherwise they stay, unused, until the cache is full). Returns how
+    /// many users are still remembered.
+    pub fn purge(&self, now: Instant) -> usize {
+        let mut entries = self.entries();
+        entries.retain(|_, list| {
+            list.retain(|r| r.until > now);
+            !list.is_empty()
+        });
+        if entries.capacity() > 2 * entries.len() + 1024 {
+            entries.shrink_to_fit();
+        }
+        entries.len()
+    }
+
     /// Keeps `ha1` for `username` in `realm` with `algorithm` until
     /// `now + ttl`, room permitting.
     fn remember(&self, now: Instant, username: &str, realm: &str, algorithm: Algorithm, ha1: &str) {
@@ -214,5 +229,19 @@ mod tests {
         assert_eq!(asked(), 6);
         assert_eq!(ha1("alice"), Some(want));
         assert_eq!(asked(), 7);
+    }
+
+    #[test]
+    fn purge_forgets_values_past_their_time() {
+        let mut mem = MemoryCredentials::new();
+        mem.add("alice", "example.com", "secret-1");
+        mem.add("bob", "example.com", "secret-2");
+        let cache = CachedCredentials::new(mem, Duration::from_secs(30), 10);
+        let start = Instant::now();
+        for user in ["alice", "bob"] {
+            block(cache.ha1(user, "example.com", Algorithm::Md5)).expect("store");
+        }
+        assert_eq!(cache.purge(start), 2, "nothing is due yet");
+        assert_eq!(cache.purge(start + Duration::from_secs(31)), 0);
     }
 }

@@ -484,6 +484,7 @@ impl Server {
             }
             if last_sweep.elapsed() >= Duration::from_secs(10) {
                 lock(&self.limiter).handle_timeout(Instant::now());
+                self.credentials.purge(Instant::now());
                 last_sweep = Instant::now();
             }
         }
