@@ -61,15 +61,10 @@ impl Transport {
 
     /// Parses a Via transport token (case-insensitive).
     pub fn from_via(token: &str) -> Option<Transport> {
-        Some(match token.to_ascii_uppercase().as_str() {
-            "UDP" => Transport::Udp,
-            "TCP" => Transport::Tcp,
-            "TLS" => Transport::Tls,
-            "SCTP" => Transport::Sctp,
-            "WS" => Transport::Ws,
-            "WSS" => Transport::Wss,
-            _ => return None,
-        })
+        // Compared in place: this runs for every message's Via.
+        Transport::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(token))
     }
 }
 
