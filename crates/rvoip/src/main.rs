@@ -107,7 +107,9 @@ impl TlsArgs {
 
 /// SIP work allocates many small, short-lived buffers (messages, header
 /// values, ids); mimalloc's per-thread free lists serve them with a
-/// fraction of glibc malloc's instructions.
+/// fraction of glibc malloc's instructions. Built without transparent huge
+/// pages (`no_thp`): with them every 2 MiB region the heap touches becomes
+/// resident whole, which cost a registrar 30% more memory per binding.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
