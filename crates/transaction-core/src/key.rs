@@ -22,6 +22,43 @@ pub(crate) enum Key {
     Legacy(Box<LegacyKey>),
 }
 
+impl Key {
+    /// Writes the key as bytes that are equal exactly when the keys are
+    /// (each part length-prefixed), for stores that keep keys packed.
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        fn part(out: &mut Vec<u8>, s: &str) {
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+        match self {
+            Key::Client { branch, method } => {
+                out.push(0);
+                part(out, branch);
+                part(out, method.as_str());
+            }
+            Key::Server {
+                branch,
+                sent_by,
+                method,
+            } => {
+                out.push(1);
+                part(out, branch);
+                part(out, sent_by);
+                part(out, method.as_str());
+            }
+            Key::Legacy(k) => {
+                out.push(2);
+                part(out, &k.request_uri);
+                part(out, &k.from_tag);
+                part(out, &k.call_id);
+                out.extend_from_slice(&k.cseq.to_le_bytes());
+                part(out, &k.via);
+                part(out, k.method.as_str());
+            }
+        }
+    }
+}
+
 /// RFC 2543 matching: Request-URI, From tag, Call-ID, CSeq number, top Via
 /// and method (ACK counted as INVITE).
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]

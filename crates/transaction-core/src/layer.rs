@@ -1,6 +1,7 @@
 //! The transaction layer: an arena of transactions addressed by small
-//! handles, a map from matching keys to handles, a timer heap, and the
-//! output queues the I/O shell drains.
+//! handles, a map from matching keys to handles, a timer heap, the
+//! Completed store of answered non-INVITE server transactions
+//! ([`Completed`]), and the output queues the I/O shell drains.
 
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
@@ -12,6 +13,7 @@ use bytes::Bytes;
 use sip_core::header::Via;
 use sip_core::{Message, Method};
 
+use crate::completed::Completed;
 use crate::key::{self, Key};
 use crate::timer::{Config, Timer, Timers};
 use crate::{Error, Event, Inbound, Target, TransactionId, Transmit, Transport};
@@ -42,12 +44,13 @@ pub(crate) enum ServerInvite {
     Accepted,
 }
 
-/// Non-INVITE server states (RFC 3261 Figure 8).
+/// Non-INVITE server states (RFC 3261 Figure 8) before the final
+/// response. Completed is kept apart, in [`Completed`], over UDP; over
+/// reliable transports it ends at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ServerNonInvite {
     Trying,
     Proceeding,
-    Completed,
 }
 
 /// Which of the four RFC 3261 machines, and its state.
@@ -98,6 +101,8 @@ pub struct TransactionLayer {
     /// (see [`Timers::scheduled`]): disarming a timer leaves nothing
     /// behind for 64·T1, as an entry per armed timer would.
     wakeups: BinaryHeap<Reverse<(Instant, TransactionId)>>,
+    /// Non-INVITE server transactions in Completed over UDP.
+    pub(crate) completed: Completed,
     pub(crate) transmits: VecDeque<Transmit>,
     pub(crate) events: VecDeque<Event>,
 }
@@ -111,6 +116,7 @@ impl TransactionLayer {
             free: Vec::new(),
             by_key: HashMap::new(),
             wakeups: BinaryHeap::new(),
+            completed: Completed::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -123,12 +129,12 @@ impl TransactionLayer {
 
     /// Number of live transactions.
     pub fn len(&self) -> usize {
-        self.by_key.len()
+        self.by_key.len() + self.completed.len()
     }
 
     /// True when no transaction is live.
     pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
+        self.len() == 0
     }
 
     /// The next datagram or frame to send.
@@ -143,21 +149,25 @@ impl TransactionLayer {
 
     /// When [`TransactionLayer::handle_timeout`] must next be called.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
+        let completed = self.completed.next_deadline();
         // Drop wake-ups of ended transactions and superseded entries.
         while let Some(Reverse((at, id))) = self.wakeups.peek().copied() {
             if self
                 .get(id)
                 .is_some_and(|tx| tx.timers.scheduled == Some(at))
             {
-                return Some(at);
+                return Some(completed.map_or(at, |c| c.min(at)));
             }
             self.wakeups.pop();
         }
-        None
+        completed
     }
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let events = &mut self.events;
+        self.completed
+            .expire(now, |id| events.push_back(Event::Terminated { id }));
         while let Some(Reverse((at, id))) = self.wakeups.peek().copied() {
             if at > now {
                 break;
@@ -321,19 +331,42 @@ impl TransactionLayer {
         Some(id)
     }
 
-    /// Ends a transaction: frees its slot (the handle goes stale) and reports it.
-    pub(crate) fn terminate(&mut self, id: TransactionId) {
-        let Some(slot) = self.slots.get_mut(id.index as usize) else {
-            return;
-        };
+    /// Frees a transaction's slot (the handle goes stale) and key.
+    fn remove(&mut self, id: TransactionId) -> Option<Box<Tx>> {
+        let slot = self.slots.get_mut(id.index as usize)?;
         if slot.generation != id.generation {
-            return;
+            return None;
         }
-        if let Some(tx) = slot.tx.take() {
-            slot.generation = slot.generation.wrapping_add(1);
-            self.free.push(id.index);
-            self.by_key.remove(&tx.key);
+        let tx = slot.tx.take()?;
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free.push(id.index);
+        self.by_key.remove(&tx.key);
+        Some(tx)
+    }
+
+    /// Ends a transaction and reports it.
+    pub(crate) fn terminate(&mut self, id: TransactionId) {
+        if self.remove(id).is_some() {
             self.events.push_back(Event::Terminated { id });
+        }
+    }
+
+    /// Moves a non-INVITE server transaction that sent its final
+    /// `response` over UDP to the Completed store, where it answers
+    /// retransmissions until Timer J (64·T1) ends it.
+    pub(crate) fn retire(&mut self, now: Instant, id: TransactionId, response: &[u8]) {
+        let until = now + self.config.t1x64();
+        if let Some(tx) = self.remove(id) {
+            self.completed.insert(
+                until,
+                crate::completed::Entry {
+                    id,
+                    transport: tx.transport,
+                    peer: tx.peer,
+                    key: &tx.key,
+                    response,
+                },
+            );
         }
     }
 
@@ -409,7 +442,8 @@ impl TransactionLayer {
             State::ClientInvite(s) => self.client_invite_timer(now, id, s, timer),
             State::ClientNonInvite(s) => self.client_non_invite_timer(now, id, s, timer),
             State::ServerInvite(s) => self.server_invite_timer(now, id, s, timer),
-            State::ServerNonInvite(s) => self.server_non_invite_timer(now, id, s, timer),
+            // Its one timer, J, runs in the Completed store.
+            State::ServerNonInvite(_) => {}
         }
     }
 }

@@ -28,6 +28,7 @@
 //! ```
 
 mod client;
+mod completed;
 mod ids;
 mod key;
 mod layer;

@@ -69,15 +69,23 @@ impl TransactionLayer {
             }
             return;
         }
+        if existing.is_none()
+            && method != Method::Invite
+            && let Some(done) = self.completed.find(&key)
+        {
+            // A retransmission of a request answered with a final response.
+            let (id, t, p) = (done.id, done.transport, done.peer);
+            let last = bytes::Bytes::copy_from_slice(done.response);
+            self.transmit(Some(id), t, p, last);
+            return;
+        }
         if let Some(id) = existing {
             // A retransmission: answer with the last response where the figure says so.
             let Some(tx) = self.get(id) else { return };
             let resend = matches!(
                 tx.state,
                 State::ServerInvite(ServerInvite::Proceeding | ServerInvite::Completed { .. })
-                    | State::ServerNonInvite(
-                        ServerNonInvite::Proceeding | ServerNonInvite::Completed
-                    )
+                    | State::ServerNonInvite(ServerNonInvite::Proceeding)
             );
             if resend && let Some(last) = tx.last_response.clone() {
                 let (t, p) = (tx.transport, tx.peer);
@@ -172,22 +180,27 @@ impl TransactionLayer {
             State::ServerInvite(_) => Err(Error::InvalidState(
                 "INVITE transaction already has a final response",
             )),
-            State::ServerNonInvite(ServerNonInvite::Trying | ServerNonInvite::Proceeding) => {
+            State::ServerNonInvite(_) if code.is_provisional() => {
                 if let Some(tx) = self.get_mut(id) {
                     tx.last_response = Some(bytes.clone());
                 }
                 self.transmit(Some(id), transport, peer, bytes);
-                if code.is_provisional() {
-                    self.set_state(id, State::ServerNonInvite(ServerNonInvite::Proceeding));
+                self.set_state(id, State::ServerNonInvite(ServerNonInvite::Proceeding));
+                Ok(())
+            }
+            State::ServerNonInvite(_) => {
+                // Completed: over UDP it lasts Timer J in the Completed
+                // store (which answers retransmissions from then on); over
+                // reliable transports Timer J is zero.
+                if transport.is_reliable() {
+                    self.transmit(Some(id), transport, peer, bytes);
+                    self.terminate(id);
                 } else {
-                    self.set_state(id, State::ServerNonInvite(ServerNonInvite::Completed));
-                    self.wait_or_terminate(now, id, Timer::J, t1x64);
+                    self.retire(now, id, &bytes);
+                    self.transmit(Some(id), transport, peer, bytes);
                 }
                 Ok(())
             }
-            State::ServerNonInvite(ServerNonInvite::Completed) => Err(Error::InvalidState(
-                "non-INVITE transaction already has a final response",
-            )),
             State::ClientInvite(_) | State::ClientNonInvite(_) => Err(Error::UnknownTransaction),
         }
     }
@@ -237,18 +250,6 @@ impl TransactionLayer {
                 self.terminate(id)
             }
             _ => {}
-        }
-    }
-
-    pub(crate) fn server_non_invite_timer(
-        &mut self,
-        _now: Instant,
-        id: TransactionId,
-        state: ServerNonInvite,
-        timer: Timer,
-    ) {
-        if (state, timer) == (ServerNonInvite::Completed, Timer::J) {
-            self.terminate(id);
         }
     }
 }
