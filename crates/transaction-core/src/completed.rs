@@ -31,9 +31,11 @@ use hashbrown::HashTable;
 use crate::key::Key;
 use crate::{TransactionId, Transport};
 
-/// Bytes per block: many records, and large enough that the allocator
-/// serves and returns it apart from small objects.
-const BLOCK: usize = 64 * 1024;
+/// Bytes per block: a few thousand records, and large enough that
+/// allocators map it on its own and give it back to the system when it is
+/// freed (mimalloc above 512 KiB, glibc above 128 KiB), instead of keeping
+/// it among small objects. Only the part written is ever resident.
+const BLOCK: usize = 1024 * 1024;
 const HEADER: usize = 8 + 8 + 8 + 1 + 23 + 4 + 4;
 
 /// Where a record is: its block's sequence number (never reused) and its
@@ -362,11 +364,11 @@ mod tests {
         ];
         // Enough records (with responses of many sizes, one larger than a
         // block) to fill several blocks.
-        let n = 600u32;
+        let n = 6000u32;
         let response = |i: u32| vec![b'a' + (i % 26) as u8; 100 + (i as usize * 37) % 900];
         for i in 0..n {
             let big = vec![b'z'; BLOCK + 10];
-            let r = if i == 300 { big } else { response(i) };
+            let r = if i == 3000 { big } else { response(i) };
             c.insert(
                 t0 + Duration::from_millis(u64::from(i)),
                 Entry {
@@ -380,12 +382,12 @@ mod tests {
         }
         assert_eq!(c.len(), n as usize);
         assert!(c.blocks.len() > 3, "{} blocks", c.blocks.len());
-        for i in [0, 1, 299, 300, 301, n - 1] {
+        for i in [0, 1, 2999, 3000, 3001, n - 1] {
             let r = c.find(&key(&format!("z9hG4bK{i}"))).expect("found");
             assert_eq!(r.id, id(i));
             assert_eq!(r.peer, peers[(i % 2) as usize]);
             assert_eq!(r.transport, Transport::Udp);
-            if i != 300 {
+            if i != 3000 {
                 assert_eq!(r.response, response(i).as_slice());
             } else {
                 assert_eq!(r.response.len(), BLOCK + 10);
@@ -402,12 +404,12 @@ mod tests {
 
         // Half of them end, in order, each reported once.
         let mut ended = Vec::new();
-        c.expire(t0 + Duration::from_millis(299), |id| ended.push(id));
-        assert_eq!(ended, (0..300).map(id).collect::<Vec<_>>());
-        assert_eq!(c.len(), 300);
-        assert!(c.find(&key("z9hG4bK299")).is_none());
-        assert!(c.find(&key("z9hG4bK300")).is_some());
-        assert_eq!(c.next_deadline(), Some(t0 + Duration::from_millis(300)));
+        c.expire(t0 + Duration::from_millis(2999), |id| ended.push(id));
+        assert_eq!(ended, (0..3000).map(id).collect::<Vec<_>>());
+        assert_eq!(c.len(), 3000);
+        assert!(c.find(&key("z9hG4bK2999")).is_none());
+        assert!(c.find(&key("z9hG4bK3000")).is_some());
+        assert_eq!(c.next_deadline(), Some(t0 + Duration::from_millis(3000)));
 
         // The rest; then the store is empty and starts over.
         c.expire(t0 + Duration::from_secs(60), |id| ended.push(id));
