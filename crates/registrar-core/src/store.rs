@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 pub use infra_common::StoreError;
 
@@ -24,10 +25,101 @@ pub trait LocationStore: Send + Sync {
     fn all(&self) -> impl Future<Output = Result<Vec<Binding>, StoreError>> + Send;
 }
 
+/// A binding as [`MemoryStore`] keeps it, for a registrar holding every
+/// phone's: its strings in one allocation, the AOR only once (the map's
+/// key), the binding key only when it differs from the contact (it is the
+/// contact for all but RFC 5626 clients). About half of a [`Binding`].
+#[derive(Debug)]
+struct Packed {
+    /// Contact, key, Call-ID, instance, source, User-Agent, one after another.
+    text: Box<str>,
+    /// Where each part of `text` ends.
+    ends: [u32; 6],
+    /// Bit i: part i is present (parts 3-5 are optional; part 1 absent
+    /// means the key is the contact).
+    present: u8,
+    expires: SystemTime,
+    q: Option<u16>,
+    cseq: u32,
+    reg_id: Option<u32>,
+    path: Box<[Box<str>]>,
+}
+
+impl Packed {
+    fn new(b: &Binding) -> Packed {
+        let key = (b.key != b.contact).then_some(b.key.as_str());
+        let parts = [
+            Some(b.contact.as_str()),
+            key,
+            Some(b.call_id.as_str()),
+            b.instance.as_deref(),
+            b.source.as_deref(),
+            b.user_agent.as_deref(),
+        ];
+        let mut text = String::with_capacity(parts.iter().flatten().map(|p| p.len()).sum());
+        let mut ends = [0; 6];
+        let mut present = 0;
+        for (i, part) in parts.iter().enumerate() {
+            if let Some(p) = part {
+                text.push_str(p);
+                present |= 1 << i;
+            }
+            // Strings this long are refused long before (message limits).
+            ends[i] = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        }
+        Packed {
+            text: text.into_boxed_str(),
+            ends,
+            present,
+            expires: b.expires,
+            q: b.q,
+            cseq: b.cseq,
+            reg_id: b.reg_id,
+            path: b.path.iter().map(|p| p.as_str().into()).collect(),
+        }
+    }
+
+    fn part(&self, i: usize) -> Option<&str> {
+        if self.present & (1 << i) == 0 {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.text.get(start..self.ends[i] as usize)
+    }
+
+    fn contact(&self) -> &str {
+        self.part(0).unwrap_or("")
+    }
+
+    fn key(&self) -> &str {
+        self.part(1).unwrap_or_else(|| self.contact())
+    }
+
+    fn unpack(&self, aor: &str) -> Binding {
+        let owned = |i| self.part(i).map(str::to_owned);
+        Binding {
+            aor: aor.to_owned(),
+            key: self.key().to_owned(),
+            contact: self.contact().to_owned(),
+            expires: self.expires,
+            q: self.q,
+            call_id: self.part(2).unwrap_or("").to_owned(),
+            cseq: self.cseq,
+            path: self.path.iter().map(|p| String::from(&**p)).collect(),
+            instance: owned(3),
+            reg_id: self.reg_id,
+            source: owned(4),
+            user_agent: owned(5),
+        }
+    }
+}
+
+type ByAor = HashMap<Box<str>, Vec<Packed>>;
+
 /// Bindings in memory.
 #[derive(Default, Debug)]
 pub struct MemoryStore {
-    by_aor: Mutex<HashMap<String, Vec<Binding>>>,
+    by_aor: Mutex<ByAor>,
 }
 
 impl MemoryStore {
@@ -36,39 +128,54 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Binding>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ByAor> {
         self.by_aor.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn add(map: &mut ByAor, b: &Binding) {
+        // The AOR's key is allocated only for its first binding.
+        match map.get_mut(b.aor.as_str()) {
+            Some(list) => list.push(Packed::new(b)),
+            None => {
+                map.insert(b.aor.as_str().into(), vec![Packed::new(b)]);
+            }
+        }
     }
 }
 
 impl LocationStore for MemoryStore {
     async fn bindings(&self, aor: &str) -> Result<Vec<Binding>, StoreError> {
-        Ok(self.lock().get(aor).cloned().unwrap_or_default())
+        Ok(self.lock().get(aor).map_or_else(Vec::new, |list| {
+            list.iter().map(|p| p.unpack(aor)).collect()
+        }))
     }
 
     async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
         let mut map = self.lock();
         for c in changes {
             let b = c.binding();
-            // The AOR's key is allocated only for its first binding.
-            let Some(list) = map.get_mut(&b.aor) else {
-                if !c.is_removal() {
-                    map.insert(b.aor.clone(), vec![b.clone()]);
+            match map.get_mut(b.aor.as_str()) {
+                Some(list) => {
+                    list.retain(|x| x.key() != b.key);
+                    if !c.is_removal() {
+                        list.push(Packed::new(b));
+                    } else if list.is_empty() {
+                        map.remove(b.aor.as_str());
+                    }
                 }
-                continue;
-            };
-            list.retain(|x| x.key != b.key);
-            if !c.is_removal() {
-                list.push(b.clone());
-            } else if list.is_empty() {
-                map.remove(&b.aor);
+                None if !c.is_removal() => MemoryStore::add(&mut map, b),
+                None => {}
             }
         }
         Ok(())
     }
 
     async fn all(&self) -> Result<Vec<Binding>, StoreError> {
-        Ok(self.lock().values().flatten().cloned().collect())
+        Ok(self
+            .lock()
+            .iter()
+            .flat_map(|(aor, list)| list.iter().map(|p| p.unpack(aor)))
+            .collect())
     }
 }
 
@@ -98,8 +205,8 @@ impl<S: LocationStore> CachedStore<S> {
         let all = backing.all().await?;
         {
             let mut map = memory.lock();
-            for b in all {
-                map.entry(b.aor.clone()).or_default().push(b);
+            for b in &all {
+                MemoryStore::add(&mut map, b);
             }
         }
         Ok(CachedStore {
@@ -168,5 +275,45 @@ impl<S: LocationStore> LocationStore for CachedStore<S> {
 
     async fn all(&self) -> Result<Vec<Binding>, StoreError> {
         self.memory.all().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn a_packed_binding_unpacks_to_the_same() {
+        let full = Binding {
+            aor: "alice@example.com".into(),
+            key: "<urn:uuid:00000000-0000-1000-8000-000A95A0E128>;1".into(),
+            contact: "<sip:alice@192.0.2.1;transport=tcp;ob>".into(),
+            expires: UNIX_EPOCH + Duration::from_nanos(1_790_000_000_123_456_789),
+            q: Some(700),
+            call_id: "reg-1@198.51.100.2".into(),
+            cseq: 41,
+            path: vec!["<sip:edge@198.51.100.1;lr;ob>".into()],
+            instance: Some("<urn:uuid:00000000-0000-1000-8000-000A95A0E128>".into()),
+            reg_id: Some(1),
+            source: Some("tcp:198.51.100.1:5060".into()),
+            user_agent: Some("Téléphone/1.0".into()),
+        };
+        let bare = Binding {
+            key: full.contact.clone(),
+            q: None,
+            path: Vec::new(),
+            instance: None,
+            reg_id: None,
+            source: None,
+            user_agent: None,
+            call_id: String::new(),
+            ..full.clone()
+        };
+        for b in [full, bare] {
+            let p = Packed::new(&b);
+            assert_eq!(p.key(), b.key);
+            assert_eq!(p.unpack(&b.aor), b);
+        }
     }
 }
