@@ -129,6 +129,14 @@ fn block_of<'a>(blocks: &'a VecDeque<Vec<u8>>, first: u64, loc: &Loc) -> Option<
     blocks.get(i).map(Vec::as_slice)
 }
 
+/// The transaction of the record at `at` in `b`.
+fn id_at(b: &[u8], at: usize) -> TransactionId {
+    TransactionId {
+        index: u32_at(b, at + 16),
+        generation: u32_at(b, at + 20),
+    }
+}
+
 /// The fields of the record at `at` in `b`: (until, hash, key, total length).
 fn parts(b: &[u8], at: usize) -> (u64, u64, &[u8], usize) {
     let klen = u32_at(b, at + HEADER - 8) as usize;
@@ -198,15 +206,9 @@ impl Completed {
         block.extend_from_slice(&self.scratch);
         block.extend_from_slice(entry.response);
         let loc = Loc { block: seq, offset };
-        let Completed {
-            blocks,
-            first,
-            index,
-            scratch,
-            ..
-        } = self;
-        let key_of = |l: &Loc| block_of(blocks, *first, l).map(|b| parts(b, l.offset as usize));
-        match index.entry(
+        let (blocks, first, scratch) = (&self.blocks, self.first, &self.scratch);
+        let key_of = |l: &Loc| block_of(blocks, first, l).map(|b| parts(b, l.offset as usize));
+        match self.index.entry(
             hash,
             |l| key_of(l).is_some_and(|(_, _, k, _)| k == scratch.as_slice()),
             |l| key_of(l).map_or(0, |(_, h, _, _)| h),
@@ -226,16 +228,10 @@ impl Completed {
             return None;
         }
         let hash = self.hasher.hash_one(key);
-        let Completed {
-            blocks,
-            first,
-            index,
-            scratch,
-            ..
-        } = self;
+        let (blocks, first, scratch) = (&self.blocks, self.first, &mut self.scratch);
         let mut encoded = false;
-        let loc = *index.find(hash, |l| {
-            let Some(b) = block_of(blocks, *first, l) else {
+        let loc = *self.index.find(hash, |l| {
+            let Some(b) = block_of(blocks, first, l) else {
                 return false;
             };
             let (_, h, k, _) = parts(b, l.offset as usize);
@@ -255,10 +251,7 @@ impl Completed {
         let rlen = u32_at(b, at + HEADER - 4) as usize;
         let start = at + HEADER + key.len();
         Some(Record {
-            id: TransactionId {
-                index: u32_at(b, at + 16),
-                generation: u32_at(b, at + 20),
-            },
+            id: id_at(b, at),
             transport: Transport::ALL
                 .get(usize::from(b[at + 24]))
                 .copied()
@@ -311,10 +304,7 @@ impl Completed {
             if until > now {
                 break;
             }
-            let id = TransactionId {
-                index: u32_at(b, at + 16),
-                generation: u32_at(b, at + 20),
-            };
+            let id = id_at(b, at);
             let loc = Loc {
                 block: self.first,
                 offset: at as u32,
