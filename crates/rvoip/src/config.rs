@@ -114,6 +114,12 @@ pub(crate) struct AuthSection {
     pub(crate) failure_window: u64,
     pub(crate) ban_time: u64,
     pub(crate) user_ban_time: u64,
+    /// Hold every enabled account's digest credentials in memory, read at
+    /// start and refreshed every `credential_refresh_ms` from the log of
+    /// changes made through rvoip (off: read on demand, remembered for
+    /// `credential_cache` seconds).
+    pub(crate) preload_credentials: bool,
+    pub(crate) credential_refresh_ms: u64,
     pub(crate) credential_cache: u64,
     /// `[auth.bearer]`: Bearer tokens (RFC 8898) besides digest.
     pub(crate) bearer: auth_core::BearerConfig,
@@ -133,6 +139,8 @@ impl Default for AuthSection {
             failure_window: 60,
             ban_time: 300,
             user_ban_time: 60,
+            preload_credentials: true,
+            credential_refresh_ms: 1000,
             credential_cache: 30,
             bearer: auth_core::BearerConfig::default(),
         }

@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
 use auth_core::{
-    Ban, BearerVerifier, CachedCredentials, CredentialStore, DigestConfig, DigestServer,
+    Algorithm, Ban, BearerVerifier, CachedCredentials, CredentialStore, DigestConfig, DigestServer,
     FailureLimiter, TokenError, account_of,
 };
 use dialog_core::{Endpoint, EndpointConfig, Handled, IncomingRequest, Responder};
@@ -28,7 +28,7 @@ use sip_core::header::{Authorization, Credentials};
 use sip_core::{Message, Method, StatusCode};
 use sip_transport::Transport;
 use transaction_core::Target;
-use users_core::Users;
+use users_core::{Preloaded, Refreshed, Users};
 
 use crate::config::{self, AuthSection, ServerConfig};
 
@@ -181,8 +181,36 @@ impl Location {
     }
 }
 
+/// Where digest credentials come from: all held in memory, or read on
+/// demand and remembered for a while.
+enum CredentialSource {
+    Preloaded(Preloaded),
+    Cached(CachedCredentials<Users>),
+}
+
+impl CredentialSource {
+    fn users(&self) -> &Users {
+        match self {
+            CredentialSource::Preloaded(p) => p.users(),
+            CredentialSource::Cached(c) => c.store(),
+        }
+    }
+
+    async fn ha1(
+        &self,
+        username: &str,
+        realm: &str,
+        algorithm: Algorithm,
+    ) -> Result<Option<String>, auth_core::StoreError> {
+        match self {
+            CredentialSource::Preloaded(p) => Ok(p.get(username, realm, algorithm)),
+            CredentialSource::Cached(c) => c.ha1(username, realm, algorithm).await,
+        }
+    }
+}
+
 struct Server {
-    credentials: CachedCredentials<Users>,
+    credentials: CredentialSource,
     store: Location,
     registrar: Mutex<Registrar>,
     digest: Mutex<DigestServer>,
@@ -294,7 +322,7 @@ impl Server {
             // A valid token, for someone else.
             return Err(self.reply(request, StatusCode::FORBIDDEN, tag));
         }
-        match self.credentials.store().get(user, domain).await {
+        match self.credentials.users().get(user, domain).await {
             Ok(Some(account)) if account.enabled => Ok(()),
             Ok(_) => Err(self.reply(request, StatusCode::FORBIDDEN, tag)),
             Err(e) => Err(self.store_failed(request, &e, tag)),
@@ -484,7 +512,9 @@ impl Server {
             }
             if last_sweep.elapsed() >= Duration::from_secs(10) {
                 lock(&self.limiter).handle_timeout(Instant::now());
-                self.credentials.purge(Instant::now());
+                if let CredentialSource::Cached(c) = &self.credentials {
+                    c.purge(Instant::now());
+                }
                 last_sweep = Instant::now();
             }
         }
@@ -499,6 +529,32 @@ impl Server {
         loop {
             tokio::time::sleep(interval).await;
             self.flush().await;
+        }
+    }
+
+    /// Applies credential changes made through rvoip (by `rvoip user`,
+    /// another server on the database) every `interval`, when they are
+    /// held in memory.
+    async fn refresh_loop(self: Arc<Server>, interval: Duration) {
+        let CredentialSource::Preloaded(held) = &self.credentials else {
+            return;
+        };
+        let interval = interval.max(Duration::from_millis(10));
+        loop {
+            tokio::time::sleep(interval).await;
+            match held.refresh().await {
+                Ok(Refreshed::Unchanged) => {}
+                Ok(Refreshed::Accounts(n)) => {
+                    tracing::info!("credentials of {n} accounts read again");
+                }
+                Ok(Refreshed::All(n)) => {
+                    tracing::info!("credentials of all {n} users read again");
+                }
+                Err(e) => {
+                    self.counters.store_errors.increment(1);
+                    tracing::error!("{e} (credentials held as they were)");
+                }
+            }
         }
     }
 
@@ -604,7 +660,7 @@ async fn start(cfg: ServerConfig, file: &str) -> Result<Started, String> {
     };
     let digest = DigestServer::new(
         DigestConfig {
-            algorithms,
+            algorithms: algorithms.clone(),
             nonce_ttl: Duration::from_secs(cfg.auth.nonce_ttl),
             allow_no_qop: cfg.auth.allow_no_qop,
             ..DigestConfig::default()
@@ -627,12 +683,21 @@ async fn start(cfg: ServerConfig, file: &str) -> Result<Started, String> {
     } else {
         None
     };
-    let server = Arc::new(Server {
-        credentials: CachedCredentials::new(
+    let credentials = if cfg.auth.preload_credentials {
+        let held = Preloaded::load(users, &algorithms)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!("credentials of {} users held in memory", held.len());
+        CredentialSource::Preloaded(held)
+    } else {
+        CredentialSource::Cached(CachedCredentials::new(
             users,
             Duration::from_secs(cfg.auth.credential_cache),
             CREDENTIAL_CACHE_SIZE,
-        ),
+        ))
+    };
+    let server = Arc::new(Server {
+        credentials,
         store,
         registrar: Mutex::new(registrar),
         digest: Mutex::new(digest),
@@ -693,6 +758,7 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let write_interval = Duration::from_millis(cfg.location.write_interval_ms);
+    let refresh_interval = Duration::from_millis(cfg.auth.credential_refresh_ms);
     rt.block_on(async {
         let Started {
             server,
@@ -708,6 +774,7 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         };
         let expiry = tokio::spawn(server.clone().expiry_loop());
         let writer = tokio::spawn(server.clone().write_loop(write_interval));
+        let refresher = tokio::spawn(server.clone().refresh_loop(refresh_interval));
         let serve = async {
             // Answering takes every request; nothing else comes (no dialogs).
             while incoming.next().await.is_some() {}
@@ -719,6 +786,7 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         endpoint.shutdown().await;
         expiry.abort();
         writer.abort();
+        refresher.abort();
         server.flush().await;
         tracing::info!("stopped; {}", metrics.summary("rvoip_registrar_"));
         ExitCode::SUCCESS

@@ -316,7 +316,7 @@ fn digest_suite_on_redis() {
 }
 
 fn digest_registration_wrong_passwords_replays_and_a_restart(backend: Backend) {
-    let auth = "[auth]\nalgorithms = [\"SHA-256\", \"MD5\"]\n";
+    let auth = "[auth]\nalgorithms = [\"SHA-256\", \"MD5\"]\ncredential_refresh_ms = 100\n";
     let env = |name: &str| {
         std::env::var(name)
             .unwrap_or_else(|_| panic!("{name} must be set (.ci/run starts the server)"))
@@ -331,7 +331,7 @@ fn digest_registration_wrong_passwords_replays_and_a_restart(backend: Backend) {
             let dir = temp_dir("postgres");
             let reg = Registrar::configure_with(&dir, &env("RVOIP_TEST_POSTGRES"), auth);
             // Accounts of an earlier run on the same database go first.
-            for aor in ["alice@127.0.0.1", "bob@127.0.0.1"] {
+            for aor in ["alice@127.0.0.1", "bob@127.0.0.1", "dan@127.0.0.1"] {
                 reg.user(&["delete", aor]);
             }
             (dir, reg)
@@ -404,9 +404,46 @@ fn digest_registration_wrong_passwords_replays_and_a_restart(backend: Backend) {
     assert_eq!(code(&q), 200);
     assert_eq!(contacts(&q).len(), 1, "{:?}", contacts(&q));
 
+    // Accounts changed while the registrar runs (its credentials are held
+    // in memory): a new password, a new account, a disabled one, each in
+    // effect after the next refresh.
+    let out = reg.user(&["passwd", "bob@127.0.0.1", "--password", "green-valley-35"]);
+    assert!(out.status.success());
+    reg.user_add("dan@127.0.0.1", "brown-canyon-17");
+    let mut bob_new = DigestClient::new("bob", "green-valley-35", 6);
+    let mut dan = DigestClient::new("dan", "brown-canyon-17", 7);
+    // Refreshed every 100 ms: the loops below rarely go round, and never
+    // near the ban limit of ten failures from one address.
+    std::thread::sleep(Duration::from_millis(300));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut cseq = 100;
+    let mut answers = |client: &mut DigestClient, user: &str| {
+        cseq += 10;
+        code(&phone.register(client, user, cseq, &[], strongest).0)
+    };
+    while answers(&mut bob_new, "bob") != 200 || answers(&mut dan, "dan") != 200 {
+        assert!(Instant::now() < deadline, "changes not seen");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(answers(&mut bob, "bob"), 401, "the old password");
+    assert!(reg.user(&["disable", "dan@127.0.0.1"]).status.success());
+    std::thread::sleep(Duration::from_millis(300));
+    while answers(&mut dan, "dan") != 401 {
+        assert!(Instant::now() < deadline, "disabled account still accepted");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     // Bindings survive a restart.
     let (_, err) = reg.stop();
-    assert!(err.contains("auth_failures 2"), "{err}");
+    // Two wrong passwords, bob's old one, and whatever the polling above
+    // sent before each change was seen.
+    let failures: u32 = err
+        .split("auth_failures ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.trim_end_matches(',').parse().ok())
+        .expect("auth_failures in the summary");
+    assert!(failures >= 3, "{err}");
     reg.start();
     let (q, _) = phone.register(&mut alice, "alice", 40, &[], strongest);
     assert_eq!(contacts(&q).len(), 1);

@@ -30,10 +30,12 @@
 mod account;
 mod apikey;
 mod password;
+mod preload;
 
 pub use account::{Account, NewAccount, Role};
 pub use apikey::ApiKey;
 pub use password::check_strength;
+pub use preload::{Preloaded, Refreshed};
 
 use std::fmt;
 
@@ -42,7 +44,8 @@ use infra_common::db::{Database, DbError};
 use sqlx::Row;
 
 /// Schema versions, appended only (see [`Database::migrate`]).
-const MIGRATIONS: &[&str] = &["CREATE TABLE accounts (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE accounts (
         username TEXT NOT NULL,
         domain TEXT NOT NULL,
         display_name TEXT,
@@ -64,7 +67,20 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE accounts (
         domain TEXT NOT NULL,
         label TEXT NOT NULL,
         hash TEXT NOT NULL,
-        created BIGINT NOT NULL)"];
+        created BIGINT NOT NULL)",
+    // A log of the accounts whose credentials changed, so that a server
+    // holding them all in memory (`Preloaded`) reloads only those. One row
+    // per change, numbered by `account_revision`, whose row lock orders
+    // concurrent writers; an empty user name stands for every account.
+    "CREATE TABLE account_revision (
+        id BIGINT PRIMARY KEY,
+        revision BIGINT NOT NULL);
+     INSERT INTO account_revision (id, revision) VALUES (1, 0);
+     CREATE TABLE account_changes (
+        revision BIGINT PRIMARY KEY,
+        username TEXT NOT NULL,
+        domain TEXT NOT NULL)",
+];
 
 /// Errors of account operations, worded for the person at the command line.
 #[derive(Debug)]
@@ -188,6 +204,10 @@ impl Users {
             }
             write_ha1(&mut tx, new, &new.password).await?;
         }
+        match accounts {
+            [one] => record_change(&mut tx, &one.username, &one.domain).await?,
+            _ => record_change(&mut tx, "", "").await?,
+        }
         tx.commit().await.map_err(db("adding a user"))?;
         Ok(created)
     }
@@ -255,6 +275,7 @@ impl Users {
         let mut again = NewAccount::new(username, domain, password);
         again.extra_realms = realms;
         write_ha1(&mut tx, &again, password).await?;
+        record_change(&mut tx, username, domain).await?;
         tx.commit().await.map_err(db("setting a password"))?;
         Ok(())
     }
@@ -267,15 +288,23 @@ impl Users {
         domain: &str,
         enabled: bool,
     ) -> Result<(), UserError> {
+        let mut tx = self
+            .db
+            .pool()
+            .begin()
+            .await
+            .map_err(db("updating a user"))?;
         let n = sqlx::query("UPDATE accounts SET enabled = $1 WHERE username = $2 AND domain = $3")
             .bind(i64::from(enabled))
             .bind(username)
             .bind(domain)
-            .execute(self.db.pool())
+            .execute(&mut *tx)
             .await
             .map_err(db("updating a user"))?
             .rows_affected();
-        found(n, username, domain)
+        found(n, username, domain)?;
+        record_change(&mut tx, username, domain).await?;
+        tx.commit().await.map_err(db("updating a user"))
     }
 
     /// Deletes an account with its credentials and API keys.
@@ -301,6 +330,7 @@ impl Users {
                 .rows_affected();
         }
         found(n, username, domain)?;
+        record_change(&mut tx, username, domain).await?;
         tx.commit().await.map_err(db("deleting a user"))?;
         Ok(())
     }
@@ -354,6 +384,43 @@ fn hash_all(accounts: &[NewAccount]) -> Result<Vec<Option<String>>, UserError> {
         }
         out.into_iter().collect()
     })
+}
+
+/// Changes kept in `account_changes`; a reader further behind reloads
+/// everything.
+const KEPT_CHANGES: i64 = 10_000;
+
+/// Records, inside `tx`, that the credentials of `username@domain` changed
+/// (`""`, `""`: of any number of accounts), and forgets all but the last
+/// [`KEPT_CHANGES`] changes. The revision's row stays locked until `tx`
+/// ends, so revisions are committed in order.
+async fn record_change(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    username: &str,
+    domain: &str,
+) -> Result<(), UserError> {
+    let what = "recording a credential change";
+    sqlx::query("UPDATE account_revision SET revision = revision + 1 WHERE id = 1")
+        .execute(&mut **tx)
+        .await
+        .map_err(db(what))?;
+    let revision: i64 = sqlx::query_scalar("SELECT revision FROM account_revision WHERE id = 1")
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db(what))?;
+    sqlx::query("INSERT INTO account_changes (revision, username, domain) VALUES ($1, $2, $3)")
+        .bind(revision)
+        .bind(username)
+        .bind(domain)
+        .execute(&mut **tx)
+        .await
+        .map_err(db(what))?;
+    sqlx::query("DELETE FROM account_changes WHERE revision <= $1")
+        .bind(revision - KEPT_CHANGES)
+        .execute(&mut **tx)
+        .await
+        .map_err(db(what))?;
+    Ok(())
 }
 
 async fn write_ha1(

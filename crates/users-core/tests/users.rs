@@ -2,7 +2,7 @@
 //! `RVOIP_TEST_POSTGRES`, which `.ci/run` sets after starting it).
 
 use auth_core::{Algorithm, CredentialStore};
-use users_core::{NewAccount, Role, UserError, Users};
+use users_core::{NewAccount, Preloaded, Refreshed, Role, UserError, Users};
 
 fn temp_db(name: &str) -> String {
     let dir = std::env::temp_dir().join(format!("rvoip-users-{}-{name}", std::process::id()));
@@ -195,6 +195,102 @@ async fn lifecycle(users: &Users) {
     ));
 }
 
+/// Credentials held in memory follow changes made through another handle
+/// on the same database (another process, such as `rvoip user`), once
+/// refreshed; `other` starts with no account.
+async fn preloaded(users: &Users, other: &Users) {
+    let md5 = Algorithm::Md5;
+    other
+        .add(&NewAccount::new("dave", "example.com", "purple ocean"))
+        .await
+        .expect("dave");
+    let held = Preloaded::load(users.clone(), &[md5, Algorithm::Sha256])
+        .await
+        .expect("load");
+    assert_eq!(held.len(), 1);
+    assert_eq!(
+        held.get("dave", "example.com", md5),
+        Some(md5.ha1("dave", "example.com", "purple ocean"))
+    );
+    // Only the algorithms asked for, only the realms the account has.
+    assert_eq!(held.get("dave", "example.com", Algorithm::Sha512_256), None);
+    assert_eq!(held.get("dave", "example.org", md5), None);
+    assert_eq!(held.refresh().await.expect("refresh"), Refreshed::Unchanged);
+
+    // A new password: the old value until refreshed, then the new one.
+    other
+        .set_password("dave", "example.com", "green forest")
+        .await
+        .expect("passwd");
+    let old = Some(md5.ha1("dave", "example.com", "purple ocean"));
+    assert_eq!(held.get("dave", "example.com", md5), old);
+    assert_eq!(
+        held.refresh().await.expect("refresh"),
+        Refreshed::Accounts(1)
+    );
+    let new = Some(md5.ha1("dave", "example.com", "green forest"));
+    assert_eq!(held.get("dave", "example.com", md5), new);
+
+    // Disabled, enabled again (two changes, one account read).
+    other
+        .set_enabled("dave", "example.com", false)
+        .await
+        .expect("disable");
+    held.refresh().await.expect("refresh");
+    assert_eq!(held.get("dave", "example.com", md5), None);
+    other
+        .set_enabled("dave", "example.com", true)
+        .await
+        .expect("enable");
+    other
+        .add(&NewAccount::new("erin", "example.com", "silver moon"))
+        .await
+        .expect("erin");
+    assert_eq!(
+        held.refresh().await.expect("refresh"),
+        Refreshed::Accounts(2)
+    );
+    assert_eq!(held.get("dave", "example.com", md5), new);
+    assert!(held.get("erin", "example.com", md5).is_some());
+
+    // A bulk import reads everything again.
+    let batch = [
+        NewAccount::new("fay", "example.com", "golden sun"),
+        NewAccount::new("gil", "example.com", "copper wire"),
+    ];
+    other.add_many(&batch).await.expect("import");
+    assert_eq!(held.refresh().await.expect("refresh"), Refreshed::All(4));
+    assert!(held.get("gil", "example.com", md5).is_some());
+
+    // A change log that no longer reaches back: everything again.
+    other.delete("fay", "example.com").await.expect("delete");
+    sqlx::query("DELETE FROM account_changes")
+        .execute(other.database().pool())
+        .await
+        .expect("forget the log");
+    other.delete("gil", "example.com").await.expect("delete");
+    assert_eq!(held.refresh().await.expect("refresh"), Refreshed::All(2));
+    assert_eq!(held.get("gil", "example.com", md5), None);
+
+    // Deleted accounts are gone after a refresh.
+    other.delete("dave", "example.com").await.expect("delete");
+    other.delete("erin", "example.com").await.expect("delete");
+    held.refresh().await.expect("refresh");
+    assert!(held.is_empty());
+    assert_eq!(
+        held.ha1("erin", "example.com", md5).await.expect("ha1"),
+        None
+    );
+}
+
+#[tokio::test]
+async fn preloaded_credentials_follow_changes_on_sqlite() {
+    let path = temp_db("preload");
+    let users = Users::open(&path).await.expect("open");
+    let other = Users::open(&path).await.expect("open again");
+    preloaded(&users, &other).await;
+}
+
 #[tokio::test]
 async fn accounts_on_sqlite_survive_a_reopen() {
     let path = temp_db("lifecycle");
@@ -214,4 +310,9 @@ async fn accounts_on_postgres() {
         users.delete(&a.username, &a.domain).await.expect("clean");
     }
     lifecycle(&users).await;
+    for a in users.list().await.expect("list") {
+        users.delete(&a.username, &a.domain).await.expect("clean");
+    }
+    let other = Users::open(&url).await.expect("open postgres again");
+    preloaded(&users, &other).await;
 }
