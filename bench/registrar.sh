@@ -13,7 +13,8 @@
 #     the target when SIPp itself runs out of CPU);
 #   - CPU-seconds per 10,000 registrations at CPU_RATE, read from the
 #     server processes' own counters (/proc/PID/stat utime+stime, every
-#     Kamailio process summed);
+#     Kamailio process summed), CPU_REPS rounds taking the servers in turn
+#     (this VM's speed drifts by tens of percent within minutes), medians;
 #   - memory per binding: the growth of the servers' proportional set size
 #     (PSS; Kamailio's usrloc lives in shared memory, so summing RSS over its
 #     processes would count it many times) over MEM_USERS new bindings,
@@ -23,6 +24,11 @@
 # Users: USERS for the rate and CPU runs, MEM_USERS for memory; every
 # server has all of them (rvoip in SQLite by `rvoip user import --sip-only`,
 # Kamailio in an htable loaded from db_text), with HA1 values only.
+# Servers: Kamailio (usrloc in memory only, db_mode 0), rvoip with its
+# defaults (bindings in memory, written behind to SQLite every 100 ms, so
+# they survive a restart), and rvoip-mem with `[location] store = "memory"`
+# (no persistence, as Kamailio here). All three run at once, each on its
+# own port, and are measured one after the other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,9 +37,11 @@ MEM_USERS=${MEM_USERS:-100000}
 RATES=${RATES:-"2000 4000 6000 8000 10000 12000 14000 16000 20000 25000"}
 RUN_SECONDS=${RUN_SECONDS:-5}
 CPU_RATE=${CPU_RATE:-2000}
+CPU_REPS=${CPU_REPS:-3}
 SETTLE=${SETTLE:-40}
 KPORT=${KPORT:-25060}
 RPORT=${RPORT:-25070}
+MPORT=${MPORT:-25080}
 RVOIP_STORE=${RVOIP_STORE:-}
 WORK=$(mktemp -d /tmp/rvoip-bench-registrar.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true' EXIT
@@ -78,6 +86,8 @@ max_expires = 3600
 [auth]
 algorithms = ["MD5"]
 TOML
+sed -e "s|:$RPORT\"|:$MPORT\"|" "$WORK/rvoip.toml" > "$WORK/rvoip-mem.toml"
+printf '[location]\nstore = "memory"\n' >> "$WORK/rvoip-mem.toml"
 if [ -n "$RVOIP_STORE" ]; then printf '[location]\nstore = "%s"\n' "$RVOIP_STORE" >> "$WORK/rvoip.toml"; fi
 $RVOIP user --config "$WORK/rvoip.toml" import --sip-only "$WORK/import.txt"
 sed -e "s|DBTEXT_DIR|$WORK/dbtext|" -e "s|KAMAILIO_PORT|$KPORT|" \
@@ -131,11 +141,15 @@ kamailio -DD -E -f "$WORK/kamailio.cfg" -n 4 -m 2048 -M 8 2> "$WORK/kamailio.log
 KPID=$!
 $RVOIP registrar --config "$WORK/rvoip.toml" > "$WORK/rvoip.log" 2>&1 &
 RPID=$!
-sleep 3
+$RVOIP registrar --config "$WORK/rvoip-mem.toml" > "$WORK/rvoip-mem.log" 2>&1 &
+MPID=$!
+sleep 5
 
-declare -A NAME=([$KPORT]=kamailio [$RPORT]=rvoip) PID=([$KPORT]=$KPID [$RPORT]=$RPID)
+declare -A NAME=([$KPORT]=kamailio [$RPORT]=rvoip [$MPORT]=rvoip-mem)
+declare -A PID=([$KPORT]=$KPID [$RPORT]=$RPID [$MPORT]=$MPID)
+PORTS="$KPORT $RPORT $MPORT"
 echo "== memory: $MEM_USERS new bindings at 2000/s, read ${SETTLE}s later"
-for port in $KPORT $RPORT; do
+for port in $PORTS; do
   before=$(pss "${PID[$port]}")
   read -r ok failed retrans _ < <(drive "$port" "$WORK/all.csv" 2000 "$MEM_USERS")
   sleep "$SETTLE"
@@ -143,16 +157,28 @@ for port in $KPORT $RPORT; do
   echo "${NAME[$port]}: $ok registered ($failed failed, $retrans retransmissions); PSS $before -> $after KiB; $(( (after - before) * 1024 / MEM_USERS )) bytes per binding"
 done
 
-echo "== CPU: $USERS registrations at $CPU_RATE/s"
-for port in $KPORT $RPORT; do
-  t0=$(ticks "${PID[$port]}")
-  read -r ok failed retrans _ < <(drive "$port" "$WORK/users.csv" "$CPU_RATE" "$USERS")
-  t1=$(ticks "${PID[$port]}")
-  echo "${NAME[$port]}: $ok ok, $failed failed, $retrans retransmissions; $(python3 -c "print(f'{($t1-$t0)/$HZ*10000/max($ok,1):.2f}')") CPU-seconds per 10,000 registrations"
+echo "== CPU: $USERS registrations at $CPU_RATE/s, $CPU_REPS rounds"
+declare -A CPU
+for round in $(seq "$CPU_REPS"); do
+  for port in $PORTS; do
+    t0=$(ticks "${PID[$port]}")
+    read -r ok failed retrans _ < <(drive "$port" "$WORK/users.csv" "$CPU_RATE" "$USERS")
+    t1=$(ticks "${PID[$port]}")
+    cpu=$(python3 -c "print(f'{($t1-$t0)/$HZ*10000/max($ok,1):.2f}')")
+    CPU[$port]="${CPU[$port]:-} $cpu"
+    echo "round $round, ${NAME[$port]}: $ok ok, $failed failed, $retrans retransmissions; $cpu CPU-seconds per 10,000 registrations"
+  done
+done
+median() { python3 -c "import statistics, sys; print(f'{statistics.median(map(float, sys.argv[1:])):.2f}')" "$@"; }
+for port in $PORTS; do
+  # shellcheck disable=SC2086 # the list of figures
+  m=$(median ${CPU[$port]})
+  # shellcheck disable=SC2086
+  echo "${NAME[$port]}: median $m CPU-seconds per 10,000 registrations (${CPU[$port]# }); $(python3 -c "print(f'{$m/$(median ${CPU[$KPORT]}):.2f}')")x Kamailio's"
 done
 
 echo "== highest failure-free rate (${RUN_SECONDS}s per step)"
-for port in $KPORT $RPORT; do
+for port in $PORTS; do
   best=0
   for rate in $RATES; do
     read -r ok failed retrans achieved < <(drive "$port" "$WORK/users.csv" "$rate" $((rate * RUN_SECONDS)))
@@ -161,5 +187,5 @@ for port in $KPORT $RPORT; do
   done
   echo "${NAME[$port]}: highest failure-free rate $best registrations/s"
 done
-kill -INT "$RPID"; wait "$RPID" || true
+kill -INT "$RPID" "$MPID"; wait "$RPID" "$MPID" || true
 tail -1 "$WORK/rvoip.log"

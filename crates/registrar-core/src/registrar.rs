@@ -361,7 +361,14 @@ impl Registrar {
     ) -> Option<Message> {
         let mut b = response_to(request, StatusCode::OK, Some(tag));
         for binding in bindings {
-            let mut contact = format!("<{}>;expires={}", binding.contact, binding.remaining(now));
+            let mut contact = String::with_capacity(binding.contact.len() + 20);
+            contact.push('<');
+            contact.push_str(&binding.contact);
+            contact.push_str(">;expires=");
+            contact.push_str(sip_core::text::decimal(
+                binding.remaining(now),
+                &mut [0; 20],
+            ));
             if let Some(q) = binding.q {
                 contact.push_str(&format!(";q={}", qvalue(q)));
             }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use auth_core::{
     Algorithm, Ban, BearerVerifier, CachedCredentials, CredentialStore, DigestConfig, DigestServer,
-    FailureLimiter, TokenError, account_of,
+    FailureLimiter, Reject, TokenError, account_of,
 };
 use dialog_core::{Endpoint, EndpointConfig, Handled, IncomingRequest, Responder};
 use infra_common::db::Database;
@@ -24,7 +24,7 @@ use registrar_core::{
     RegistrationEvent, SqlStore, StoreError,
 };
 use sip_core::builder::response_to;
-use sip_core::header::{Authorization, Credentials};
+use sip_core::header::Authorization;
 use sip_core::{Message, Method, StatusCode};
 use sip_transport::Transport;
 use transaction_core::Target;
@@ -355,26 +355,36 @@ impl Server {
     ) -> Result<(), Option<Message>> {
         let realm = self.realm(aor);
         let ruri = request.request_uri_str().unwrap_or_default();
-        let mut authorizations = request
+        let authorizations = request
             .headers_of::<Authorization<'_>>()
             .filter_map(Result::ok)
             .map(|a| a.0);
-        let ours = authorizations.find(|c: &Credentials<'_>| {
-            (c.is_bearer() && self.bearer.is_some())
-                || (c.is_digest() && c.param("realm").as_deref() == Some(realm))
-        });
-        let Some(credentials) = ours else {
-            return Err(self.challenge(request, realm, false, None, tag));
-        };
-        if let (Some(bearer), Some(token)) = (&self.bearer, credentials.token()) {
-            return self
-                .authenticate_bearer(bearer, token, request, aor, source, tag)
-                .await;
+        // The first Bearer token (when accepted) or digest answer for our
+        // realm; inspecting a digest answer checks its realm.
+        let mut ours = None;
+        for credentials in authorizations {
+            if let (Some(bearer), Some(token)) = (&self.bearer, credentials.token()) {
+                return self
+                    .authenticate_bearer(bearer, token, request, aor, source, tag)
+                    .await;
+            }
+            if !credentials.is_digest() {
+                continue;
+            }
+            match lock(&self.digest).inspect(&credentials, realm, ruri) {
+                Err(Reject::NoCredentials) => continue,
+                inspected => {
+                    ours = Some(inspected);
+                    break;
+                }
+            }
         }
-        let attempt = lock(&self.digest).inspect(&credentials, realm, ruri);
-        let attempt = match attempt {
-            Ok(a) => a,
-            Err(why) => return Err(self.challenge(request, realm, why.is_stale(), None, tag)),
+        let attempt = match ours {
+            Some(Ok(a)) => a,
+            Some(Err(why)) => {
+                return Err(self.challenge(request, realm, why.is_stale(), None, tag));
+            }
+            None => return Err(self.challenge(request, realm, false, None, tag)),
         };
         if lock(&self.limiter).user_banned(Instant::now(), &attempt.username) {
             self.counters.refused_banned.increment(1);
@@ -427,7 +437,10 @@ impl Server {
             Ok(c) => c,
             Err(e) => return self.store_failed(request, &e, &tag),
         };
-        let from = format!("{}:{}", source.transport.param(), source.addr);
+        let mut from = String::with_capacity(32);
+        from.push_str(source.transport.param());
+        from.push(':');
+        sip_core::text::push_socket_addr(&mut from, source.addr);
         let decision =
             lock(&self.registrar).process(SystemTime::now(), request, &aor, &current, &from, &tag);
         if let Err(e) = self.store.apply(&decision.changes).await {

@@ -95,6 +95,42 @@ pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
     std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
+/// `a` in dotted decimal, written into `buf` (no formatting machinery,
+/// which costs several times more per octet); returns the text.
+pub fn ipv4(a: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> &str {
+    let mut n = 0;
+    for (i, octet) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            buf[n] = b'.';
+            n += 1;
+        }
+        if octet >= 100 {
+            buf[n] = b'0' + octet / 100;
+            n += 1;
+        }
+        if octet >= 10 {
+            buf[n] = b'0' + octet / 10 % 10;
+            n += 1;
+        }
+        buf[n] = b'0' + octet % 10;
+        n += 1;
+    }
+    std::str::from_utf8(&buf[..n]).unwrap_or("")
+}
+
+/// Appends `addr` as `ip:port` (IPv6 in brackets), as its `Display` does.
+pub fn push_socket_addr(out: &mut String, addr: std::net::SocketAddr) {
+    match addr {
+        std::net::SocketAddr::V4(a) => out.push_str(ipv4(*a.ip(), &mut [0; 15])),
+        std::net::SocketAddr::V6(a) => {
+            use std::fmt::Write;
+            let _ = write!(out, "[{}]", a.ip());
+        }
+    }
+    out.push(':');
+    out.push_str(decimal(u64::from(addr.port()), &mut [0; 20]));
+}
+
 /// True when `s` is a non-empty `token`.
 pub fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(is_token_byte)
@@ -337,6 +373,32 @@ pub(crate) fn escapes_valid(s: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn ipv4_and_socket_addresses_print_as_display_does() {
+        for a in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.20.30.40",
+            "255.255.255.255",
+            "192.168.100.9",
+        ] {
+            let ip: std::net::Ipv4Addr = a.parse().expect("ip");
+            assert_eq!(ipv4(ip, &mut [0; 15]), a);
+        }
+        for a in [
+            "127.0.0.1:5060",
+            "1.2.3.4:0",
+            "[::1]:65535",
+            "[2001:db8::7]:5061",
+        ] {
+            let sa: std::net::SocketAddr = a.parse().expect("addr");
+            let mut s = String::from("udp:");
+            push_socket_addr(&mut s, sa);
+            assert_eq!(s, format!("udp:{sa}"));
+        }
+    }
+
     use super::*;
 
     #[test]
