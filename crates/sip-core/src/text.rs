@@ -373,6 +373,7 @@ pub(crate) fn escapes_valid(s: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn ipv4_and_socket_addresses_print_as_display_does() {
@@ -398,8 +399,6 @@ mod tests {
             assert_eq!(s, format!("udp:{sa}"));
         }
     }
-
-    use super::*;
 
     #[test]
     fn lws_and_quotes() {

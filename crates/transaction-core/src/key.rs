@@ -137,13 +137,7 @@ fn sent_by(via: &Via<'_>) -> String {
         sip_core::Host::V6(_) => 41,
     };
     let mut s = String::with_capacity(host_len + 6);
-    match via.host {
-        sip_core::Host::Name(n) => s.push_str(n),
-        sip_core::Host::V4(a) => s.push_str(sip_core::text::ipv4(a, &mut [0; 15])),
-        sip_core::Host::V6(_) => {
-            let _ = write!(s, "{}", via.host);
-        }
-    }
+    let _ = write!(s, "{}", via.host);
     s.make_ascii_lowercase();
     if let Some(p) = via.port {
         s.push(':');

@@ -400,14 +400,12 @@ async fn record_change(
     domain: &str,
 ) -> Result<(), UserError> {
     let what = "recording a credential change";
-    sqlx::query("UPDATE account_revision SET revision = revision + 1 WHERE id = 1")
-        .execute(&mut **tx)
-        .await
-        .map_err(db(what))?;
-    let revision: i64 = sqlx::query_scalar("SELECT revision FROM account_revision WHERE id = 1")
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db(what))?;
+    let revision: i64 = sqlx::query_scalar(
+        "UPDATE account_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision",
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db(what))?;
     sqlx::query("INSERT INTO account_changes (revision, username, domain) VALUES ($1, $2, $3)")
         .bind(revision)
         .bind(username)

@@ -107,9 +107,6 @@ pub struct Preloaded {
     table: Mutex<Table>,
 }
 
-/// An HA1 row: user, domain, realm, algorithm, value.
-type Ha1Row = (String, String, String, Algorithm, String);
-
 impl Preloaded {
     /// Reads the credentials for `algorithms` of every enabled account.
     pub async fn load(users: Users, algorithms: &[Algorithm]) -> Result<Preloaded, UserError> {
@@ -150,8 +147,9 @@ impl Preloaded {
             .map_err(db("reading the credential revision"))
     }
 
-    /// An HA1 row, or `None` for an algorithm not held (or unknown).
-    fn row(&self, r: &sqlx::any::AnyRow) -> Result<Option<Ha1Row>, UserError> {
+    /// An HA1 row (user, domain, realm, algorithm, value) as the user and
+    /// its entry; `None` for an algorithm not held (or unknown).
+    fn row(&self, r: &sqlx::any::AnyRow) -> Result<Option<(String, Entry)>, UserError> {
         let get = |i: usize| {
             r.try_get::<String, _>(i)
                 .map_err(db("reading digest credentials"))
@@ -162,7 +160,10 @@ impl Preloaded {
         if !self.algorithms.contains(&algorithm) {
             return Ok(None);
         }
-        Ok(Some((get(0)?, get(1)?, get(2)?, algorithm, get(4)?)))
+        let Some(entry) = Entry::new(&get(1)?, &get(2)?, algorithm, &get(4)?) else {
+            return Ok(None);
+        };
+        Ok(Some((get(0)?, entry)))
     }
 
     /// Every enabled account's credentials, as of at least `revision`.
@@ -178,9 +179,7 @@ impl Preloaded {
             .await
             .map_err(db("reading digest credentials"))?
         {
-            if let Some((user, domain, realm, algorithm, ha1)) = self.row(&r)?
-                && let Some(entry) = Entry::new(&domain, &realm, algorithm, &ha1)
-            {
+            if let Some((user, entry)) = self.row(&r)? {
                 table.add(&user, entry);
             }
         }
@@ -207,11 +206,10 @@ impl Preloaded {
         .fetch_all(self.users.db.pool())
         .await
         .map_err(db("reading credential changes"))?;
-        // Every revision from `from` up must be there (none skipped, none
-        // forgotten, the database not replaced by another).
-        let complete = now > from
-            && changes.len() as i64 == now - from
-            && changes.first().is_some_and(|c| c.0 == from + 1);
+        // Every revision in (from, now] must be there (none forgotten, the
+        // database not replaced by another); revisions are unique, so
+        // counting them tells.
+        let complete = changes.len() as i64 == now - from;
         if !complete || changes.iter().any(|c| c.1.is_empty()) {
             let table = self.read_all(now).await?;
             let n = table.by_user.len();
@@ -247,10 +245,8 @@ impl Preloaded {
         for (user, domain) in &accounts {
             held.forget(user, domain);
         }
-        for (user, domain, realm, algorithm, ha1) in read {
-            if let Some(entry) = Entry::new(&domain, &realm, algorithm, &ha1) {
-                held.add(&user, entry);
-            }
+        for (user, entry) in read {
+            held.add(&user, entry);
         }
         held.revision = now;
         Ok(Refreshed::Accounts(accounts.len()))
