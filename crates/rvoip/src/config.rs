@@ -61,6 +61,11 @@ pub(crate) struct SipSection {
     /// Certificate chain and key (PEM) for `tls` listeners.
     pub(crate) tls_cert: Option<PathBuf>,
     pub(crate) tls_key: Option<PathBuf>,
+    /// Transaction-layer shards (tasks that own transactions, by
+    /// Call-ID); 0 is one per CPU. The registrar's state (bindings, nonces,
+    /// failure counts) is shared by every request, so more than one shard
+    /// mostly adds hand-offs between cores and contention on that state.
+    pub(crate) shards: usize,
 }
 
 impl Default for SipSection {
@@ -69,6 +74,7 @@ impl Default for SipSection {
             listen: vec!["udp:127.0.0.1:5060".into(), "tcp:127.0.0.1:5060".into()],
             tls_cert: None,
             tls_key: None,
+            shards: 1,
         }
     }
 }

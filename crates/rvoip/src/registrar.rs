@@ -46,6 +46,8 @@ const STRIPES: usize = 256;
 
 /// At most this many users' credentials are remembered.
 const CREDENTIAL_CACHE_SIZE: usize = 1_000_000;
+/// More shards than this is a mistake in the file, not a tuning.
+const MAX_SHARDS: usize = 256;
 
 /// The registrar's metrics (`rvoip_registrar_*`), registered once so that
 /// counting is one atomic add.
@@ -628,7 +630,14 @@ async fn start(cfg: ServerConfig, file: &str) -> Result<Started, String> {
             "{file}: auth.realm: {realm:?} is not a usable realm"
         ));
     }
+    if cfg.sip.shards > MAX_SHARDS {
+        return Err(format!(
+            "{file}: sip.shards: {} is more than {MAX_SHARDS}",
+            cfg.sip.shards
+        ));
+    }
     let mut endpoint_cfg = EndpointConfig::loopback();
+    endpoint_cfg.shards = cfg.sip.shards;
     endpoint_cfg.transport.udp.clear();
     endpoint_cfg.transport.tcp.clear();
     for entry in &cfg.sip.listen {

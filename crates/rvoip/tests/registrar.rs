@@ -58,6 +58,13 @@ impl Registrar {
         }
     }
 
+    /// Adds `line` to the `[sip]` section of the configuration.
+    fn sip_option(&self, line: &str) {
+        let text = std::fs::read_to_string(&self.config).expect("read config");
+        let text = text.replacen("[database]", &format!("{line}\n[database]"), 1);
+        std::fs::write(&self.config, text).expect("write config");
+    }
+
     /// `rvoip user --config <this configuration> args...`.
     fn user(&self, args: &[&str]) -> Output {
         let config = self.config.to_str().expect("utf-8");
@@ -330,6 +337,8 @@ fn digest_registration_wrong_passwords_replays_and_a_restart(backend: Backend) {
         Backend::Postgres => {
             let dir = temp_dir("postgres");
             let reg = Registrar::configure_with(&dir, &env("RVOIP_TEST_POSTGRES"), auth);
+            // Requests spread over shards here (one, the default, elsewhere).
+            reg.sip_option("shards = 2");
             // Accounts of an earlier run on the same database go first.
             for aor in ["alice@127.0.0.1", "bob@127.0.0.1", "dan@127.0.0.1"] {
                 reg.user(&["delete", aor]);
@@ -343,6 +352,7 @@ fn digest_registration_wrong_passwords_replays_and_a_restart(backend: Backend) {
                 env("RVOIP_TEST_REDIS")
             );
             let reg = Registrar::configure(&dir, &extra);
+            reg.sip_option("shards = 0");
             (dir, reg)
         }
     };
@@ -771,5 +781,10 @@ fn configuration_errors_name_the_key_and_line() {
         err.contains("auth.algorithms: unknown algorithm \"SHA-1\""),
         "{err}"
     );
+    std::fs::write(&bad, "[sip]\nshards = 100000\n").expect("write");
+    let out = rvoip(&["registrar", "--config", bad.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sip.shards: 100000 is more than 256"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
