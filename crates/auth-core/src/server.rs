@@ -187,10 +187,19 @@ impl DigestServer {
             .algorithms
             .iter()
             .map(|a| {
-                format!(
-                    "Digest realm=\"{realm}\", nonce=\"{nonce}\", opaque=\"{}\", algorithm={a}, qop=\"auth\"{stale}",
-                    self.opaque
-                )
+                let parts = [
+                    "Digest realm=\"",
+                    realm,
+                    "\", nonce=\"",
+                    &nonce,
+                    "\", opaque=\"",
+                    &self.opaque,
+                    "\", algorithm=",
+                    a.name(),
+                    ", qop=\"auth\"",
+                    stale,
+                ];
+                parts.concat()
             })
             .collect()
     }

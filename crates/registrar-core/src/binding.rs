@@ -16,7 +16,7 @@ pub struct Aor {
 impl Aor {
     /// `user@domain`, the key bindings are stored under.
     pub fn key(&self) -> String {
-        format!("{}@{}", self.user, self.domain)
+        [self.user.as_str(), "@", &self.domain].concat()
     }
 }
 

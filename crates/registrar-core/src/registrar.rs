@@ -138,7 +138,11 @@ impl Registrar {
     pub fn check(&self, request: &Message, tag: &str) -> Result<Aor, Option<Message>> {
         // 1: the Request-URI's domain.
         let ruri_host = match request.request_uri() {
-            Some(Ok(Uri::Sip(u))) => u.host.to_string(),
+            Some(Ok(Uri::Sip(u))) => {
+                let mut host = String::new();
+                u.host.push_to(&mut host);
+                host
+            }
             Some(Ok(_)) => return Err(refuse(request, StatusCode::NOT_FOUND, tag, None)),
             _ => return Err(refuse(request, StatusCode::BAD_REQUEST, tag, None)),
         };
@@ -177,7 +181,9 @@ impl Registrar {
             .user_unescaped()
             .and_then(|u| String::from_utf8(u.into_owned()).ok())
             .filter(|u| !u.is_empty());
-        let domain = uri.host.to_string().to_ascii_lowercase();
+        let mut domain = String::new();
+        uri.host.push_to(&mut domain);
+        domain.make_ascii_lowercase();
         match user {
             Some(user) if self.config.serves(&domain) => Ok(Aor { user, domain }),
             _ => Err(refuse(request, StatusCode::NOT_FOUND, tag, None)),
@@ -375,7 +381,7 @@ impl Registrar {
             if let (Some(i), Some(r)) = (&binding.instance, binding.reg_id) {
                 contact.push_str(&format!(";+sip.instance=\"{i}\";reg-id={r}"));
             }
-            b = b.header("Contact", contact);
+            b = b.header_text("Contact", &contact);
         }
         let supports = |tag: &str| supports(request, tag);
         // RFC 3327 §5.3: echo the stored Path to a UA that supports it.
@@ -393,7 +399,7 @@ impl Registrar {
         if outbound && supports("outbound") {
             b = b.header("Require", "outbound");
         }
-        b.header("Supported", "path, outbound").build().ok()
+        b.header_text("Supported", "path, outbound").build().ok()
     }
 
     /// After the changes are stored: arms expiry timers and queues events.

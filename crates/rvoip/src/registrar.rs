@@ -244,7 +244,7 @@ impl Server {
 
     fn reply(&self, request: &Message, code: StatusCode, tag: &str) -> Option<Message> {
         response_to(request, code, Some(tag))
-            .header("Allow", "REGISTER, OPTIONS")
+            .header_text("Allow", "REGISTER, OPTIONS")
             .build()
             .ok()
     }
@@ -264,7 +264,7 @@ impl Server {
         let values = lock(&self.digest).challenges(SystemTime::now(), realm, stale);
         let mut b = response_to(request, StatusCode::UNAUTHORIZED, Some(tag));
         for v in values {
-            b = b.header("WWW-Authenticate", v);
+            b = b.header_text("WWW-Authenticate", &v);
         }
         if let Some(bearer) = &self.bearer {
             b = b.header("WWW-Authenticate", bearer.challenge(realm, token_error));

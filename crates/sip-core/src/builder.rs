@@ -90,6 +90,11 @@ impl Builder {
         self
     }
 
+    /// Adds a header field whose value is text (no formatting machinery).
+    pub fn header_text(self, name: &str, value: &str) -> Builder {
+        self.header_parts(name, &[value])
+    }
+
     /// Adds a header field whose value is `parts` one after the other
     /// (e.g. `&[from, ";tag=", tag]`), without the formatting machinery.
     pub fn header_parts(mut self, name: &str, parts: &[&str]) -> Builder {

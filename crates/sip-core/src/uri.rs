@@ -103,6 +103,22 @@ fn parse_v6(s: &str) -> Option<Ipv6Addr> {
     s.parse().ok()
 }
 
+impl Host<'_> {
+    /// Appends the host as [`Display`](fmt::Display) prints it, without
+    /// the formatting machinery for names and IPv4 (the common cases on a
+    /// per-message path).
+    pub fn push_to(&self, out: &mut String) {
+        match self {
+            Host::Name(n) => out.push_str(n),
+            Host::V4(a) => out.push_str(crate::text::ipv4(*a, &mut [0; 15])),
+            Host::V6(a) => {
+                use fmt::Write;
+                let _ = write!(out, "[{a}]");
+            }
+        }
+    }
+}
+
 impl fmt::Display for Host<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -509,6 +525,23 @@ mod tests {
         match Uri::parse(s).expect(s) {
             Uri::Sip(u) => u,
             other => panic!("not sip: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn push_to_appends_what_display_prints() {
+        for text in [
+            "Example.COM",
+            "192.0.2.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "[2001:db8::1]",
+            "[::ffff:1.2.3.4]",
+        ] {
+            let (host, _) = parse_hostport(text).expect("host");
+            let mut out = String::from("x");
+            host.push_to(&mut out);
+            assert_eq!(out, format!("x{host}"), "{text}");
         }
     }
 

@@ -22,7 +22,7 @@
 //! integers little-endian.
 
 use std::collections::VecDeque;
-use std::hash::{BuildHasher, RandomState};
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::{Duration, Instant};
 
@@ -73,8 +73,6 @@ pub(crate) struct Completed {
     /// Offset of the oldest live record in `blocks[0]`.
     head: usize,
     index: HashTable<Loc>,
-    /// Keyed SipHash: keys come from the network.
-    hasher: RandomState,
     /// Time zero for the stored deadlines.
     epoch: Option<Instant>,
     /// One emptied block kept for the next, so that a steady load does
@@ -159,7 +157,7 @@ impl Completed {
     /// Keeps `entry` until `until`. Records must be added in the order of
     /// their deadlines (the layer adds each 64·T1 after `now`).
     pub(crate) fn insert(&mut self, until: Instant, entry: Entry<'_>) {
-        let hash = self.hasher.hash_one(entry.key);
+        let hash = entry.key.hash();
         self.scratch.clear();
         entry.key.encode(&mut self.scratch);
         let (Ok(klen), Ok(rlen)) = (
@@ -227,7 +225,7 @@ impl Completed {
         if self.index.is_empty() {
             return None;
         }
-        let hash = self.hasher.hash_one(key);
+        let hash = key.hash();
         let (blocks, first, scratch) = (&self.blocks, self.first, &mut self.scratch);
         let mut encoded = false;
         let loc = *self.index.find(hash, |l| {
@@ -327,14 +325,15 @@ impl Completed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::Kind;
     use sip_core::Method;
 
     fn key(branch: &str) -> Key {
-        Key::Server {
+        Key::from(Kind::Server {
             branch: branch.to_owned(),
             sent_by: "192.0.2.1:5060".to_owned(),
             method: Method::Register,
-        }
+        })
     }
 
     fn id(index: u32) -> TransactionId {
@@ -384,11 +383,11 @@ mod tests {
             }
         }
         assert!(c.find(&key("z9hG4bKnone")).is_none());
-        let other_method = Key::Server {
+        let other_method = Key::from(Kind::Server {
             branch: "z9hG4bK5".to_owned(),
             sent_by: "192.0.2.1:5060".to_owned(),
             method: Method::Options,
-        };
+        });
         assert!(c.find(&other_method).is_none());
         assert_eq!(c.next_deadline(), Some(t0));
 

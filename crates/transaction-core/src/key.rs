@@ -4,10 +4,22 @@
 
 use sip_core::header::{CSeq, CallId, From, HeaderName, MAGIC_COOKIE, Via};
 use sip_core::{Message, Method};
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::sync::OnceLock;
 
-/// Identifies a transaction in the layer's map.
+/// Identifies a transaction in the layer's maps: its parts, and their
+/// hash computed once when the key is made (keyed SipHash: the parts come
+/// from the network), so that the lookups of one message (the completed
+/// store, the live map, the insert and the removal) do not hash it again.
+#[derive(Clone, Debug)]
+pub(crate) struct Key {
+    kind: Kind,
+    hash: u64,
+}
+
+/// The parts of a [`Key`].
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
-pub(crate) enum Key {
+pub(crate) enum Kind {
     /// Client transactions: branch and CSeq method (§17.1.3).
     Client { branch: String, method: Method },
     /// Server transactions with an RFC 3261 branch: branch, sent-by and
@@ -22,7 +34,44 @@ pub(crate) enum Key {
     Legacy(Box<LegacyKey>),
 }
 
+/// The process's SipHash keys for transaction keys (random at start).
+fn hasher() -> &'static RandomState {
+    static KEYS: OnceLock<RandomState> = OnceLock::new();
+    KEYS.get_or_init(RandomState::new)
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.hash == other.hash && self.kind == other.kind
+    }
+}
+
+impl Eq for Key {}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl std::convert::From<Kind> for Key {
+    fn from(kind: Kind) -> Key {
+        let hash = hasher().hash_one(&kind);
+        Key { kind, hash }
+    }
+}
+
 impl Key {
+    /// The parts.
+    pub(crate) fn kind(&self) -> &Kind {
+        &self.kind
+    }
+
+    /// The keyed hash of the parts.
+    pub(crate) fn hash(&self) -> u64 {
+        self.hash
+    }
+
     /// Writes the key as bytes that are equal exactly when the keys are
     /// (each part length-prefixed), for stores that keep keys packed.
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
@@ -30,13 +79,13 @@ impl Key {
             out.extend_from_slice(&(s.len() as u32).to_le_bytes());
             out.extend_from_slice(s.as_bytes());
         }
-        match self {
-            Key::Client { branch, method } => {
+        match &self.kind {
+            Kind::Client { branch, method } => {
                 out.push(0);
                 part(out, branch);
                 part(out, method.as_str());
             }
-            Key::Server {
+            Kind::Server {
                 branch,
                 sent_by,
                 method,
@@ -46,7 +95,7 @@ impl Key {
                 part(out, sent_by);
                 part(out, method.as_str());
             }
-            Key::Legacy(k) => {
+            Kind::Legacy(k) => {
                 out.push(2);
                 part(out, &k.request_uri);
                 part(out, &k.from_tag);
@@ -110,10 +159,11 @@ pub(crate) fn client_key(req: &Message) -> Result<Key, &'static str> {
         .header::<CSeq>()
         .and_then(Result::ok)
         .ok_or("no valid CSeq")?;
-    Ok(Key::Client {
+    Ok(Kind::Client {
         branch: branch.to_owned(),
         method: cseq.method,
-    })
+    }
+    .into())
 }
 
 /// The client transaction a response belongs to.
@@ -123,21 +173,23 @@ pub(crate) fn response_key(resp: &Message) -> Option<Key> {
         None => top_via(resp)?.branch()?,
     };
     let cseq = resp.header::<CSeq>()?.ok()?;
-    Some(Key::Client {
-        branch: branch.to_owned(),
-        method: cseq.method,
-    })
+    Some(
+        Kind::Client {
+            branch: branch.to_owned(),
+            method: cseq.method,
+        }
+        .into(),
+    )
 }
 
 fn sent_by(via: &Via<'_>) -> String {
-    use std::fmt::Write;
     let host_len = match via.host {
         sip_core::Host::Name(n) => n.len(),
         sip_core::Host::V4(_) => 15,
         sip_core::Host::V6(_) => 41,
     };
     let mut s = String::with_capacity(host_len + 6);
-    let _ = write!(s, "{}", via.host);
+    via.host.push_to(&mut s);
     s.make_ascii_lowercase();
     if let Some(p) = via.port {
         s.push(':');
@@ -156,23 +208,26 @@ pub(crate) fn server_key_as(req: &Message, method: &Method) -> Option<Key> {
 pub(crate) fn server_key_with(req: &Message, via: &Via<'_>, method: &Method) -> Option<Key> {
     let method = matching_method(method);
     match via.branch() {
-        Some(b) if b.starts_with(MAGIC_COOKIE) => Some(Key::Server {
-            branch: b.to_owned(),
-            sent_by: sent_by(via),
-            method,
-        }),
+        Some(b) if b.starts_with(MAGIC_COOKIE) => Some(
+            Kind::Server {
+                branch: b.to_owned(),
+                sent_by: sent_by(via),
+                method,
+            }
+            .into(),
+        ),
         _ => {
             let from = req.header::<From<'_>>()?.ok()?;
             let call_id = req.header::<CallId<'_>>()?.ok()?;
             let cseq = req.header::<CSeq>()?.ok()?;
-            Some(Key::Legacy(Box::new(LegacyKey {
+            Some(Key::from(Kind::Legacy(Box::new(LegacyKey {
                 request_uri: req.request_uri_str()?.to_owned(),
                 from_tag: from.tag().unwrap_or("").to_owned(),
                 call_id: call_id.0.to_owned(),
                 cseq: cseq.seq,
                 via: via.to_string(),
                 method,
-            })))
+            }))))
         }
     }
 }
@@ -216,10 +271,10 @@ mod tests {
             }
             assert_eq!(
                 response_key(&m),
-                full.map(|b| Key::Client {
+                full.map(|b| Key::from(Kind::Client {
                     branch: b.to_owned(),
                     method: Method::Invite
-                }),
+                })),
                 "{via}"
             );
         }
@@ -259,7 +314,10 @@ mod tests {
         let legacy = msg(
             "INVITE sip:b@x SIP/2.0\nVia: SIP/2.0/UDP h\nFrom: <sip:a@x>;tag=f\nTo: <sip:b@x>\nCall-ID: c\nCSeq: 1 INVITE\n\n",
         );
-        assert!(matches!(server_key(&legacy), Some(Key::Legacy(_))));
+        assert!(matches!(
+            server_key(&legacy).as_ref().map(Key::kind),
+            Some(Kind::Legacy(_))
+        ));
         assert!(client_key(&legacy).is_err());
     }
 }

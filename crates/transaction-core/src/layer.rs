@@ -6,6 +6,7 @@
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::hash::BuildHasherDefault;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,7 @@ use sip_core::{Message, Method};
 use crate::completed::Completed;
 use crate::key::{self, Key};
 use crate::timer::{Config, Timer, Timers};
-use crate::{Error, Event, Inbound, Target, TransactionId, Transmit, Transport};
+use crate::{Error, Event, IdHasher, Inbound, Target, TransactionId, Transmit, Transport};
 
 /// INVITE client states (RFC 3261 Figure 5, RFC 6026 §7.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,7 +97,8 @@ pub struct TransactionLayer {
     pub(crate) config: Config,
     slots: Vec<Slot>,
     free: Vec<u32>,
-    by_key: HashMap<Key, TransactionId>,
+    /// Keys carry their keyed hash (see [`Key`]); the map only spreads it.
+    by_key: HashMap<Key, TransactionId, BuildHasherDefault<IdHasher>>,
     /// One entry per transaction with armed timers, due at its earliest
     /// (see [`Timers::scheduled`]): disarming a timer leaves nothing
     /// behind for 64·T1, as an entry per armed timer would.
@@ -114,7 +116,7 @@ impl TransactionLayer {
             config,
             slots: Vec::new(),
             free: Vec::new(),
-            by_key: HashMap::new(),
+            by_key: HashMap::default(),
             wakeups: BinaryHeap::new(),
             completed: Completed::new(),
             transmits: VecDeque::new(),
@@ -301,8 +303,7 @@ impl TransactionLayer {
         self.by_key.get(key).copied()
     }
 
-    /// Adds a transaction under its key (one hash of the key, which is
-    /// SipHash over network input); `None` if the key is taken.
+    /// Adds a transaction under its key; `None` if the key is taken.
     pub(crate) fn insert(&mut self, tx: Tx) -> Option<TransactionId> {
         let Entry::Vacant(entry) = self.by_key.entry(tx.key.clone()) else {
             return None;

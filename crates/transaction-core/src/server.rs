@@ -49,8 +49,8 @@ impl TransactionLayer {
         if method == Method::Ack {
             let matched = existing.filter(|id| {
                 // RFC 2543 peers: the ACK's To tag must match our response's.
-                self.get(*id).is_some_and(|tx| match &tx.key {
-                    key::Key::Legacy(_) => tx.response_to_tag == key::to_tag(&request),
+                self.get(*id).is_some_and(|tx| match tx.key.kind() {
+                    key::Kind::Legacy(_) => tx.response_to_tag == key::to_tag(&request),
                     _ => true,
                 })
             });
