@@ -104,14 +104,23 @@ fn parse_v6(s: &str) -> Option<Ipv6Addr> {
 }
 
 impl Host<'_> {
+    /// The text of a name or IPv4 address (written into `buf`), or the
+    /// IPv6 address, which is printed in brackets by the formatter.
+    fn plain<'s>(&'s self, buf: &'s mut [u8; 15]) -> std::result::Result<&'s str, Ipv6Addr> {
+        match self {
+            Host::Name(n) => Ok(n),
+            Host::V4(a) => Ok(crate::text::ipv4(*a, buf)),
+            Host::V6(a) => Err(*a),
+        }
+    }
+
     /// Appends the host as [`Display`](fmt::Display) prints it, without
     /// the formatting machinery for names and IPv4 (the common cases on a
     /// per-message path).
     pub fn push_to(&self, out: &mut String) {
-        match self {
-            Host::Name(n) => out.push_str(n),
-            Host::V4(a) => out.push_str(crate::text::ipv4(*a, &mut [0; 15])),
-            Host::V6(a) => {
+        match self.plain(&mut [0; 15]) {
+            Ok(text) => out.push_str(text),
+            Err(a) => {
                 use fmt::Write;
                 let _ = write!(out, "[{a}]");
             }
@@ -121,10 +130,9 @@ impl Host<'_> {
 
 impl fmt::Display for Host<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Host::Name(n) => f.write_str(n),
-            Host::V4(a) => f.write_str(crate::text::ipv4(*a, &mut [0; 15])),
-            Host::V6(a) => write!(f, "[{a}]"),
+        match self.plain(&mut [0; 15]) {
+            Ok(text) => f.write_str(text),
+            Err(a) => write!(f, "[{a}]"),
         }
     }
 }
