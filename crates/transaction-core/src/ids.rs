@@ -4,7 +4,7 @@
 //! does: several times cheaper than SipHash on the per-message path.
 //! Maps keyed by anything from the network (Call-IDs, branches, tags) keep
 //! the standard library's keyed SipHash (a transaction key computes it once
-//! and carries it, so its map only spreads that value with this hasher).
+//! and carries it).
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};

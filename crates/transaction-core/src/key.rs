@@ -4,13 +4,14 @@
 
 use sip_core::header::{CSeq, CallId, From, HeaderName, MAGIC_COOKIE, Via};
 use sip_core::{Message, Method};
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::OnceLock;
 
 /// Identifies a transaction in the layer's maps: its parts, and their
 /// hash computed once when the key is made (keyed SipHash: the parts come
-/// from the network), so that the lookups of one message (the completed
-/// store, the live map, the insert and the removal) do not hash it again.
+/// from the network), which the completed store and the live table file
+/// it under, so that the lookups of one message (the completed store, the
+/// live table, the insert and the removal) do not hash it again.
 #[derive(Clone, Debug)]
 pub(crate) struct Key {
     kind: Kind,
@@ -47,12 +48,6 @@ impl PartialEq for Key {
 }
 
 impl Eq for Key {}
-
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
-    }
-}
 
 impl std::convert::From<Kind> for Key {
     fn from(kind: Kind) -> Key {

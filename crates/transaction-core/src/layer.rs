@@ -4,20 +4,19 @@
 //! ([`Completed`]), and the output queues the I/O shell drains.
 
 use std::cmp::Reverse;
-use std::collections::hash_map::Entry;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::hash::BuildHasherDefault;
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use hashbrown::HashTable;
 use sip_core::header::Via;
 use sip_core::{Message, Method};
 
 use crate::completed::Completed;
 use crate::key::{self, Key};
 use crate::timer::{Config, Timer, Timers};
-use crate::{Error, Event, IdHasher, Inbound, Target, TransactionId, Transmit, Transport};
+use crate::{Error, Event, Inbound, Target, TransactionId, Transmit, Transport};
 
 /// INVITE client states (RFC 3261 Figure 5, RFC 6026 §7.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,8 +96,10 @@ pub struct TransactionLayer {
     pub(crate) config: Config,
     slots: Vec<Slot>,
     free: Vec<u32>,
-    /// Keys carry their keyed hash (see [`Key`]); the map only spreads it.
-    by_key: HashMap<Key, TransactionId, BuildHasherDefault<IdHasher>>,
+    /// Live transactions by key: each entry is a handle filed under its
+    /// transaction's keyed hash (see [`Key`]), so the key itself is held
+    /// once, in the transaction, not copied into the map.
+    by_key: HashTable<TransactionId>,
     /// One entry per transaction with armed timers, due at its earliest
     /// (see [`Timers::scheduled`]): disarming a timer leaves nothing
     /// behind for 64·T1, as an entry per armed timer would.
@@ -116,7 +117,7 @@ impl TransactionLayer {
             config,
             slots: Vec::new(),
             free: Vec::new(),
-            by_key: HashMap::default(),
+            by_key: HashTable::new(),
             wakeups: BinaryHeap::new(),
             completed: Completed::new(),
             transmits: VecDeque::new(),
@@ -300,14 +301,19 @@ impl TransactionLayer {
     }
 
     pub(crate) fn find(&self, key: &Key) -> Option<TransactionId> {
-        self.by_key.get(key).copied()
+        self.by_key
+            .find(key.hash(), |id| {
+                self.get(*id).is_some_and(|tx| tx.key == *key)
+            })
+            .copied()
     }
 
     /// Adds a transaction under its key; `None` if the key is taken.
     pub(crate) fn insert(&mut self, tx: Tx) -> Option<TransactionId> {
-        let Entry::Vacant(entry) = self.by_key.entry(tx.key.clone()) else {
+        if self.find(&tx.key).is_some() {
             return None;
-        };
+        }
+        let hash = tx.key.hash();
         let id = match self.free.pop() {
             Some(index) => {
                 let slot = &mut self.slots[index as usize];
@@ -328,7 +334,13 @@ impl TransactionLayer {
                 }
             }
         };
-        entry.insert(id);
+        let slots = &self.slots;
+        self.by_key.insert_unique(hash, id, |i| {
+            slots
+                .get(i.index as usize)
+                .and_then(|slot| slot.tx.as_ref())
+                .map_or(0, |tx| tx.key.hash())
+        });
         Some(id)
     }
 
@@ -341,7 +353,9 @@ impl TransactionLayer {
         let tx = slot.tx.take()?;
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(id.index);
-        self.by_key.remove(&tx.key);
+        if let Ok(entry) = self.by_key.find_entry(tx.key.hash(), |i| *i == id) {
+            entry.remove();
+        }
         Some(tx)
     }
 
