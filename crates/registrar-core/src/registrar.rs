@@ -12,7 +12,9 @@
 //! AORs to look at, [`Registrar::expire`] which of their bindings to drop.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::hash_map::{Entry, RandomState};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::hash::BuildHasher;
 use std::time::{Duration, SystemTime};
 
 use sip_core::builder::response_to;
@@ -88,10 +90,16 @@ pub enum RegistrationEvent {
 /// The registrar's state: settings, expiry timers and events.
 pub struct Registrar {
     config: RegistrarConfig,
-    /// (expiry, AOR key); an AOR may appear more than once, and an entry
-    /// may be out of date (the binding refreshed): [`Registrar::expire`]
-    /// checks the stored bindings.
+    /// (when, AOR key): when to look at an AOR's bindings next. An AOR
+    /// already armed no later than a new expiry is not armed again (a
+    /// refresh only moves expiry later), and [`Registrar::expire`] arms
+    /// the next expiry of the bindings left, so there is about one entry
+    /// per AOR however often its phones refresh. An entry may be out of
+    /// date (the binding refreshed or removed); the stored bindings decide.
     timers: BinaryHeap<Reverse<(SystemTime, String)>>,
+    /// The earliest armed time of each AOR, by the AOR key's keyed hash.
+    armed: HashMap<u64, SystemTime>,
+    hasher: RandomState,
     events: VecDeque<RegistrationEvent>,
     tags: SplitMix,
 }
@@ -116,6 +124,8 @@ impl Registrar {
         Registrar {
             config,
             timers: BinaryHeap::new(),
+            armed: HashMap::new(),
+            hasher: RandomState::new(),
             events: VecDeque::new(),
             tags: SplitMix::new(seed),
         }
@@ -406,7 +416,7 @@ impl Registrar {
     pub fn commit(&mut self, changes: Vec<Change>) {
         for c in changes {
             if let Change::Add(b) | Change::Refresh(b) = &c {
-                self.timers.push(Reverse((b.expires, b.aor.clone())));
+                self.arm(&b.aor, b.expires);
             }
             self.events.push_back(match c {
                 Change::Add(b) => RegistrationEvent::Registered(b),
@@ -420,8 +430,28 @@ impl Registrar {
     /// Arms timers for bindings loaded from a store at start-up.
     pub fn restore(&mut self, bindings: &[Binding]) {
         for b in bindings {
-            self.timers.push(Reverse((b.expires, b.aor.clone())));
+            self.arm(&b.aor, b.expires);
         }
+    }
+
+    /// Looks at `aor` again at `at` unless it is armed for no later.
+    fn arm(&mut self, aor: &str, at: SystemTime) {
+        match self.armed.entry(self.hasher.hash_one(aor)) {
+            Entry::Occupied(e) if *e.get() <= at => return,
+            Entry::Occupied(mut e) => {
+                e.insert(at);
+            }
+            Entry::Vacant(e) => {
+                e.insert(at);
+            }
+        }
+        self.timers.push(Reverse((at, aor.to_string())));
+    }
+
+    /// Looks at `aor` again at `at`: for a caller that could not read or
+    /// write its bindings when it was [`due`](Registrar::due).
+    pub fn retry(&mut self, aor: &str, at: SystemTime) {
+        self.arm(aor, at);
     }
 
     /// When the next binding may expire.
@@ -429,24 +459,39 @@ impl Registrar {
         self.timers.peek().map(|Reverse((t, _))| *t)
     }
 
-    /// AOR keys with a binding that may have expired by `now`.
+    /// AOR keys with a binding that may have expired by `now`. For each,
+    /// the caller reads the stored bindings and passes them to
+    /// [`expire`](Registrar::expire), which arms the next expiry, or calls
+    /// [`retry`](Registrar::retry) when it cannot read them.
     pub fn due(&mut self, now: SystemTime) -> Vec<String> {
         let mut due: Vec<String> = Vec::new();
         while let Some(Reverse((t, _))) = self.timers.peek() {
             if *t > now {
                 break;
             }
-            if let Some(Reverse((_, aor))) = self.timers.pop()
-                && !due.contains(&aor)
-            {
-                due.push(aor);
+            if let Some(Reverse((t, aor))) = self.timers.pop() {
+                let h = self.hasher.hash_one(aor.as_str());
+                if self.armed.get(&h) == Some(&t) {
+                    self.armed.remove(&h);
+                }
+                if !due.contains(&aor) {
+                    due.push(aor);
+                }
             }
         }
         due
     }
 
-    /// The expiries among an AOR's stored bindings `current`.
-    pub fn expire(&self, now: SystemTime, current: &[Binding]) -> Vec<Change> {
+    /// The expiries among an AOR's stored bindings `current` (all of one
+    /// AOR); arms the next expiry of the others.
+    pub fn expire(&mut self, now: SystemTime, current: &[Binding]) -> Vec<Change> {
+        let next = current
+            .iter()
+            .filter(|b| !b.expired(now))
+            .min_by_key(|b| b.expires);
+        if let Some(b) = next {
+            self.arm(&b.aor, b.expires);
+        }
         current
             .iter()
             .filter(|b| b.expired(now))

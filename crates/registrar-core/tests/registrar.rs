@@ -398,6 +398,56 @@ async fn outbound_needs_an_outbound_first_hop() {
     assert_eq!(code(&r), 439);
 }
 
+#[tokio::test]
+async fn refreshes_keep_one_timer_per_aor_and_expiry_follows_the_last() {
+    let mut rig = Rig::new(RegistrarConfig::default());
+    let contact = "Contact: <sip:alice@192.0.2.1:5060>";
+    // How many bindings a query at `at` lists.
+    async fn query(rig: &mut Rig, at: u64) -> usize {
+        contacts(&rig.send(t(at), &register("q", 1, &[])).await).len()
+    }
+    // A phone refreshing every second: one timer, not one per REGISTER.
+    for i in 0..1000u32 {
+        let r = rig
+            .register(t(u64::from(i)), "c1", i + 1, &[contact, "Expires: 600"])
+            .await;
+        assert_eq!(code(&r), 200);
+    }
+    assert_eq!(rig.registrar.timer_count(), 1);
+    // The first expiry (600) finds the binding refreshed and arms its
+    // real one (999 + 600).
+    rig.expire(t(600)).await;
+    assert_eq!(query(&mut rig, 600).await, 1);
+    assert_eq!(rig.registrar.timer_count(), 1);
+    rig.expire(t(1598)).await;
+    assert_eq!(query(&mut rig, 1598).await, 1);
+    rig.expire(t(1599)).await;
+    assert_eq!(query(&mut rig, 1599).await, 0);
+    assert_eq!(rig.registrar.timer_count(), 0);
+
+    // A refresh that shortens the expiry arms the earlier time.
+    let r = rig
+        .register(t(2000), "c2", 1, &[contact, "Expires: 600"])
+        .await;
+    assert_eq!(code(&r), 200);
+    let r = rig
+        .register(t(2010), "c2", 2, &[contact, "Expires: 100"])
+        .await;
+    assert_eq!(code(&r), 200);
+    rig.expire(t(2109)).await;
+    assert_eq!(query(&mut rig, 2109).await, 1);
+    rig.expire(t(2110)).await;
+    assert_eq!(query(&mut rig, 2110).await, 0);
+
+    // An AOR whose store could not be read is due again when retried.
+    rig.register(t(3000), "c3", 1, &[contact, "Expires: 60"])
+        .await;
+    assert_eq!(rig.registrar.due(t(3060)), ["alice@example.com"]);
+    assert!(rig.registrar.due(t(3061)).is_empty());
+    rig.registrar.retry("alice@example.com", t(3061));
+    assert_eq!(rig.registrar.due(t(3061)), ["alice@example.com"]);
+}
+
 fn binding(aor: &str, key: &str, expires: SystemTime) -> Binding {
     Binding {
         aor: aor.into(),

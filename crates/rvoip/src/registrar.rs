@@ -509,10 +509,15 @@ impl Server {
             let due = lock(&self.registrar).due(now);
             for aor in due {
                 let _serial = self.stripe(&aor).lock().await;
+                // A store that fails is asked again a second later.
+                let retry = |e: StoreError| {
+                    tracing::error!("location store: {e}");
+                    lock(&self.registrar).retry(&aor, now + Duration::from_secs(1));
+                };
                 let current = match self.store.bindings(&aor).await {
                     Ok(c) => c,
                     Err(e) => {
-                        tracing::error!("location store: {e}");
+                        retry(e);
                         continue;
                     }
                 };
@@ -522,7 +527,7 @@ impl Server {
                 }
                 match self.store.apply(&gone).await {
                     Ok(()) => self.commit(gone),
-                    Err(e) => tracing::error!("location store: {e}"),
+                    Err(e) => retry(e),
                 }
             }
             if last_sweep.elapsed() >= Duration::from_secs(10) {
