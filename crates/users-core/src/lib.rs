@@ -136,6 +136,15 @@ pub struct Users {
 }
 
 impl Users {
+    /// A transaction on the accounts database; `what` names the operation
+    /// in its errors.
+    async fn begin(
+        &self,
+        what: &'static str,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, UserError> {
+        self.db.pool().begin().await.map_err(db(what))
+    }
+
     /// Opens (creating and migrating as needed) the store at `location`:
     /// an SQLite file path or `sqlite:`/`postgres://` URL.
     pub async fn open(location: &str) -> Result<Users, UserError> {
@@ -180,7 +189,7 @@ impl Users {
         }
         let hashes = hash_all(accounts)?;
         let created = now_unix();
-        let mut tx = self.db.pool().begin().await.map_err(db("adding a user"))?;
+        let mut tx = self.begin("adding a user").await?;
         for (new, hash) in accounts.iter().zip(&hashes) {
             let inserted = sqlx::query(
                 "INSERT INTO accounts (username, domain, display_name, enabled, roles, password, created) \
@@ -248,12 +257,7 @@ impl Users {
     ) -> Result<(), UserError> {
         check_strength(username, password)?;
         let hash = password::hash(password)?;
-        let mut tx = self
-            .db
-            .pool()
-            .begin()
-            .await
-            .map_err(db("setting a password"))?;
+        let mut tx = self.begin("setting a password").await?;
         let n =
             sqlx::query("UPDATE accounts SET password = $1 WHERE username = $2 AND domain = $3")
                 .bind(&hash)
@@ -288,12 +292,7 @@ impl Users {
         domain: &str,
         enabled: bool,
     ) -> Result<(), UserError> {
-        let mut tx = self
-            .db
-            .pool()
-            .begin()
-            .await
-            .map_err(db("updating a user"))?;
+        let mut tx = self.begin("updating a user").await?;
         let n = sqlx::query("UPDATE accounts SET enabled = $1 WHERE username = $2 AND domain = $3")
             .bind(i64::from(enabled))
             .bind(username)
@@ -309,12 +308,7 @@ impl Users {
 
     /// Deletes an account with its credentials and API keys.
     pub async fn delete(&self, username: &str, domain: &str) -> Result<(), UserError> {
-        let mut tx = self
-            .db
-            .pool()
-            .begin()
-            .await
-            .map_err(db("deleting a user"))?;
+        let mut tx = self.begin("deleting a user").await?;
         let mut n = 0;
         for sql in [
             "DELETE FROM digest_ha1 WHERE username = $1 AND domain = $2",
