@@ -98,6 +98,10 @@ impl Database {
                     conn.execute("PRAGMA journal_mode=WAL").await?;
                     conn.execute("PRAGMA synchronous=NORMAL").await?;
                     conn.execute("PRAGMA busy_timeout=10000").await?;
+                    // Statement journals (a multi-row upsert inside a
+                    // transaction writes one) in memory, not in a temporary
+                    // file created, written and deleted for each statement.
+                    conn.execute("PRAGMA temp_store=MEMORY").await?;
                     Ok(())
                 })
             });

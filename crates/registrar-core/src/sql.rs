@@ -191,8 +191,16 @@ impl LocationStore for SqlStore {
             let b = c.binding();
             last.insert((b.aor.as_str(), b.key.as_str()), c);
         }
-        let (removals, upserts): (Vec<&Change>, Vec<&Change>) =
-            last.into_values().partition(|c| c.is_removal());
+        // In key order: each statement walks the table's index forward
+        // instead of jumping about it, and registrars sharing a PostgreSQL
+        // database lock the rows they both write in the same order (no
+        // deadlock between two flushes).
+        let mut last: Vec<((&str, &str), &Change)> = last.into_iter().collect();
+        last.sort_unstable_by_key(|&(key, _)| key);
+        let (removals, upserts): (Vec<&Change>, Vec<&Change>) = last
+            .into_iter()
+            .map(|(_, c)| c)
+            .partition(|c| c.is_removal());
         let backend = self.db.backend();
         let mut tx = self
             .db

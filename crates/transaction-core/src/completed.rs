@@ -8,8 +8,9 @@
 //! They are kept as records packed one after another into large blocks
 //! rather than as a transaction each: about half the memory (no slot, no
 //! timer entry, no second copy of the key, no spare capacity in the
-//! response), no small allocation per transaction, and a block is freed
-//! whole once its last record has ended. Every record lasts the same
+//! response), no small allocation per transaction, and a block is emptied
+//! whole once its last record has ended (then reused, or freed when the
+//! load has gone). Every record lasts the same
 //! 64·T1, so records end in the order they were added and the oldest
 //! block is always the next to go. Short-lived allocations interleaved
 //! with long-lived ones (bindings, dialogs) would otherwise leave the heap
@@ -75,9 +76,12 @@ pub(crate) struct Completed {
     index: HashTable<Loc>,
     /// Time zero for the stored deadlines.
     epoch: Option<Instant>,
-    /// One emptied block kept for the next, so that a steady load does
-    /// not allocate blocks at all.
-    spare: Option<Vec<u8>>,
+    /// Emptied blocks kept for the next ones, at most as many as are live:
+    /// a load that comes in bursts (or drops and returns within 64·T1)
+    /// writes into pages that are already resident instead of taking a
+    /// page fault for every fresh page of a new block, and once the load
+    /// stops the spares go with the blocks they mirror, 64·T1 later.
+    spares: Vec<Vec<u8>>,
     scratch: Vec<u8>,
 }
 
@@ -175,9 +179,12 @@ impl Completed {
             .back()
             .is_some_and(|b| b.capacity() - b.len() >= len);
         if !fits {
-            let block = match self.spare.take() {
-                Some(b) if b.capacity() >= len => b,
-                _ => Vec::with_capacity(BLOCK.max(len)),
+            let block = match self.spares.pop() {
+                Some(b) if len <= BLOCK => b,
+                spare => {
+                    self.spares.extend(spare);
+                    Vec::with_capacity(BLOCK.max(len))
+                }
             };
             self.blocks.push_back(block);
         }
@@ -289,8 +296,8 @@ impl Completed {
                 }
                 if let Some(mut done) = self.blocks.pop_front() {
                     done.clear();
-                    if done.capacity() == BLOCK {
-                        self.spare = Some(done);
+                    if done.capacity() == BLOCK && self.spares.len() < self.blocks.len() {
+                        self.spares.push(done);
                     }
                 }
                 self.first += 1;
@@ -313,6 +320,7 @@ impl Completed {
             self.head += len;
             ended(id);
         }
+        self.spares.truncate(self.blocks.len());
         if self.index.capacity() > 4 * self.index.len() + 1024 {
             let (blocks, first) = (&self.blocks, self.first);
             self.index.shrink_to(2 * self.index.len(), |l| {
@@ -421,5 +429,57 @@ mod tests {
             Some(b"SIP/2.0 200 OK\r\n\r\n".to_vec())
         );
         assert_eq!(c.next_deadline(), Some(t0 + Duration::from_secs(61)));
+    }
+
+    #[test]
+    fn emptied_blocks_are_reused_while_the_load_lasts_then_freed() {
+        let t0 = Instant::now();
+        let mut c = Completed::new();
+        let peer: SocketAddr = "192.0.2.1:5060".parse().expect("v4");
+        let response = vec![b'r'; 1000];
+        let add = |c: &mut Completed, i: u32, at: Duration| {
+            c.insert(
+                t0 + at,
+                Entry {
+                    id: id(i),
+                    transport: Transport::Udp,
+                    peer,
+                    key: &key(&format!("z9hG4bK{i}")),
+                    response: &response,
+                },
+            );
+        };
+        // A burst filling several blocks, and a second one later.
+        let per_burst = 5000u32;
+        for i in 0..per_burst {
+            add(&mut c, i, Duration::from_millis(u64::from(i)));
+        }
+        let first_burst = c.blocks.len();
+        assert!(first_burst >= 4, "{first_burst} blocks");
+        for i in per_burst..2 * per_burst {
+            add(&mut c, i, Duration::from_secs(20));
+        }
+        let live = c.blocks.len();
+        // The first burst ends: its blocks are kept, not freed.
+        c.expire(t0 + Duration::from_secs(10), |_| {});
+        assert_eq!(c.len(), per_burst as usize);
+        assert_eq!(c.spares.len(), first_burst - 1);
+        assert_eq!(c.blocks.len(), live - (first_burst - 1));
+        // A third burst writes into them without allocating.
+        let spare_addrs: Vec<*const u8> = c.spares.iter().map(|b| b.as_ptr()).collect();
+        for i in 2 * per_burst..3 * per_burst {
+            add(&mut c, i, Duration::from_secs(30));
+        }
+        assert!(c.spares.len() < spare_addrs.len());
+        assert!(c.blocks.iter().any(|b| spare_addrs.contains(&b.as_ptr())));
+        assert!(
+            c.find(&key(&format!("z9hG4bK{}", 3 * per_burst - 1)))
+                .is_some()
+        );
+        // Everything ends: the spares go too, but for the block in use.
+        c.expire(t0 + Duration::from_secs(60), |_| {});
+        assert_eq!(c.len(), 0);
+        assert_eq!(c.blocks.len(), 1);
+        assert!(c.spares.len() <= 1, "{} spares", c.spares.len());
     }
 }
