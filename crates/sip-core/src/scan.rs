@@ -64,6 +64,25 @@ pub(crate) fn find_any3(b: &[u8], mut i: usize, x: u8, y: u8, z: u8) -> Option<u
         .map(|p| i + p)
 }
 
+/// The index of the first of the four bytes of `set` at or after `i`.
+#[inline(always)]
+pub(crate) fn find_any4(b: &[u8], mut i: usize, set: [u8; 4]) -> Option<usize> {
+    let p = set.map(|c| LO * u64::from(c));
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*chunk);
+        let hits = zero_bytes(w ^ p[0])
+            | zero_bytes(w ^ p[1])
+            | zero_bytes(w ^ p[2])
+            | zero_bytes(w ^ p[3]);
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let tail = b.get(i..)?;
+    tail.iter().position(|c| set.contains(c)).map(|p| i + p)
+}
+
 /// True when `needle` occurs in `b`.
 #[inline(always)]
 pub(crate) fn has_byte(b: &[u8], needle: u8) -> bool {
@@ -123,6 +142,28 @@ mod tests {
                 let mut v = vec![b'a'; len];
                 v[at] = b'<';
                 assert_eq!(find_any3(&v, 0, b',', b'"', b'<'), Some(at));
+            }
+        }
+    }
+
+    #[test]
+    fn finds_the_first_of_four() {
+        let set = [b'"', b'\\', b'\r', b'\n'];
+        let b = b"nonce=\"abc\\\"def\" x\r\n";
+        assert_eq!(find_any4(b, 0, set), Some(6));
+        assert_eq!(find_any4(b, 7, set), Some(10));
+        assert_eq!(find_any4(b, 11, set), Some(11));
+        assert_eq!(find_any4(b, 12, set), Some(15));
+        assert_eq!(find_any4(b, 16, set), Some(18));
+        assert_eq!(find_any4(b, 19, set), Some(19));
+        assert_eq!(find_any4(b, 20, set), None);
+        for len in 0..30 {
+            for at in 0..len {
+                for &c in &set {
+                    let mut v = vec![0x0b; len];
+                    v[at] = c;
+                    assert_eq!(find_any4(&v, 0, set), Some(at), "len {len} at {at}");
+                }
             }
         }
     }

@@ -188,7 +188,9 @@ pub(crate) fn trim_lws(s: &str) -> &str {
 /// bare CR/LF that is not a fold.
 pub(crate) fn quoted_end(s: &[u8], start: usize) -> Option<usize> {
     let mut i = start + 1;
-    while i < s.len() {
+    loop {
+        // Everything else inside the quotes is taken as it is.
+        i = crate::scan::find_any4(s, i, [b'"', b'\\', b'\r', b'\n'])?;
         match s[i] {
             b'"' => return Some(i + 1),
             b'\\' => {
@@ -198,17 +200,15 @@ pub(crate) fn quoted_end(s: &[u8], start: usize) -> Option<usize> {
                     Some(_) => i += 2,
                 }
             }
-            b'\r' | b'\n' => {
+            _ => {
                 let j = skip_lws(s, i);
                 if j == i {
                     return None;
                 }
                 i = j;
             }
-            _ => i += 1,
         }
     }
-    None
 }
 
 /// Removes the quotes and quoted-pair escapes of a quoted-string.
@@ -406,6 +406,52 @@ mod tests {
         assert_eq!(skip_lws(b" \r\nx", 0), 1);
         assert_eq!(quoted_end(br#""a\"b" rest"#, 0), Some(6));
         assert_eq!(quoted_end(br#""unterminated"#, 0), None);
+        assert_eq!(quoted_end(b"\"a\r\n b\" x", 0), Some(7));
+        assert_eq!(quoted_end(b"\"a\r\nb\"", 0), None);
+        assert_eq!(quoted_end(b"\"a\nb\"", 0), None);
+        assert_eq!(quoted_end(b"\"a\\\r\"", 0), None);
+        assert_eq!(quoted_end(b"\"abc\\", 0), None);
+    }
+
+    /// The byte-at-a-time definition `quoted_end` must agree with.
+    fn quoted_end_bytewise(s: &[u8], start: usize) -> Option<usize> {
+        let mut i = start + 1;
+        while i < s.len() {
+            match s[i] {
+                b'"' => return Some(i + 1),
+                b'\\' => match s.get(i + 1) {
+                    Some(b'\r' | b'\n') | None => return None,
+                    Some(_) => i += 2,
+                },
+                b'\r' | b'\n' => {
+                    let j = skip_lws(s, i);
+                    if j == i {
+                        return None;
+                    }
+                    i = j;
+                }
+                _ => i += 1,
+            }
+        }
+        None
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn quoted_end_agrees_with_the_bytewise_scan(
+            body in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b'"', b'\\', b'\r', b'\n', b' ', b'\t', 0x80]),
+                0..40,
+            )
+        ) {
+            let mut s = vec![b'"'];
+            s.extend_from_slice(&body);
+            proptest::prop_assert_eq!(quoted_end(&s, 0), quoted_end_bytewise(&s, 0));
+        }
+    }
+
+    #[test]
+    fn quote_and_unquote() {
         assert_eq!(unquote(r#""J Rosenberg \\\"""#), r#"J Rosenberg \""#);
         assert_eq!(quote(r#"a"b\"#), r#""a\"b\\""#);
     }
