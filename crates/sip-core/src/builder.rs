@@ -156,24 +156,24 @@ impl Builder {
 pub fn response_to(req: &Message, code: StatusCode, to_tag: Option<&str>) -> Builder {
     // Size the buffer for the copied headers: servers keep responses for
     // retransmission, so slack would be held per transaction.
+    let copies = |k| {
+        matches!(
+            k,
+            HeaderName::Via
+                | HeaderName::From
+                | HeaderName::To
+                | HeaderName::CallId
+                | HeaderName::CSeq
+        )
+    };
     let copied: usize = req
-        .fields()
-        .filter(|f| {
-            matches!(
-                f.name,
-                HeaderName::Via
-                    | HeaderName::From
-                    | HeaderName::To
-                    | HeaderName::CallId
-                    | HeaderName::CSeq
-            )
-        })
+        .fields_where(copies)
         .map(|f| f.raw_name.len() + f.value.len() + 4)
         .sum();
     let reason = code.canonical_reason().unwrap_or("Unknown");
     let capacity = copied + reason.len() + 16 + to_tag.map_or(0, |t| t.len() + 5) + 24;
     let mut b = Builder::status_line(code, reason, capacity);
-    for f in req.fields() {
+    for f in req.fields_where(copies) {
         match f.name {
             HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq => {
                 b = b.raw_header(f.raw_name.as_bytes(), f.value);

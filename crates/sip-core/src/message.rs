@@ -188,9 +188,18 @@ impl Message {
 
     /// The fields with a known name.
     pub fn fields_named(&self, name: HeaderName) -> impl Iterator<Item = HeaderField<'_>> + '_ {
+        self.fields_where(move |k| k == name)
+    }
+
+    /// The fields whose kind `keep` accepts, read only for those (a
+    /// response copies five kinds out of every request's fields).
+    pub(crate) fn fields_where<'a>(
+        &'a self,
+        keep: impl Fn(HeaderName) -> bool + 'a,
+    ) -> impl Iterator<Item = HeaderField<'a>> + 'a {
         self.fields
             .iter()
-            .filter(move |f| f.kind == name)
+            .filter(move |f| keep(f.kind))
             .map(move |f| self.field(f))
     }
 
@@ -200,14 +209,14 @@ impl Message {
         name: &'a str,
     ) -> impl Iterator<Item = HeaderField<'a>> + 'a {
         let kind = HeaderName::from_bytes(name.as_bytes());
-        self.fields().filter(move |f| {
-            f.name == kind && (kind != HeaderName::Other || f.raw_name.eq_ignore_ascii_case(name))
-        })
+        self.fields_where(move |k| k == kind)
+            .filter(move |f| kind != HeaderName::Other || f.raw_name.eq_ignore_ascii_case(name))
     }
 
     /// The raw value of the first field with this name.
     pub fn raw_header(&self, name: HeaderName) -> Option<&[u8]> {
-        self.fields_named(name).next().map(|f| f.value)
+        let f = self.fields.iter().find(|f| f.kind == name)?;
+        Some(f.value.get(&self.buf, &self.extra))
     }
 
     /// The first value of a typed header: `Some(Ok(..))`, `Some(Err(..))`

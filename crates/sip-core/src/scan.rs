@@ -46,34 +46,13 @@ pub(crate) fn find_byte(b: &[u8], mut i: usize, needle: u8) -> Option<usize> {
     tail.iter().position(|&c| c == needle).map(|p| i + p)
 }
 
-/// The index of the first of `x`, `y` or `z` at or after `i`.
+/// The index of the first byte of `set` at or after `i`.
 #[inline(always)]
-pub(crate) fn find_any3(b: &[u8], mut i: usize, x: u8, y: u8, z: u8) -> Option<usize> {
-    let (px, py, pz) = (LO * u64::from(x), LO * u64::from(y), LO * u64::from(z));
+pub(crate) fn find_any<const N: usize>(b: &[u8], mut i: usize, set: [u8; N]) -> Option<usize> {
+    let patterns = set.map(|c| LO * u64::from(c));
     while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
         let w = u64::from_le_bytes(*chunk);
-        let hits = zero_bytes(w ^ px) | zero_bytes(w ^ py) | zero_bytes(w ^ pz);
-        if hits != 0 {
-            return Some(i + (hits.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    let tail = b.get(i..)?;
-    tail.iter()
-        .position(|&c| c == x || c == y || c == z)
-        .map(|p| i + p)
-}
-
-/// The index of the first of the four bytes of `set` at or after `i`.
-#[inline(always)]
-pub(crate) fn find_any4(b: &[u8], mut i: usize, set: [u8; 4]) -> Option<usize> {
-    let p = set.map(|c| LO * u64::from(c));
-    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        let w = u64::from_le_bytes(*chunk);
-        let hits = zero_bytes(w ^ p[0])
-            | zero_bytes(w ^ p[1])
-            | zero_bytes(w ^ p[2])
-            | zero_bytes(w ^ p[3]);
+        let hits = patterns.iter().fold(0, |hits, &p| hits | zero_bytes(w ^ p));
         if hits != 0 {
             return Some(i + (hits.trailing_zeros() / 8) as usize);
         }
@@ -132,38 +111,42 @@ mod tests {
     #[test]
     fn finds_the_first_of_three() {
         let b = b"sip:a@b;lr>, <sip:c>\"x,y\"";
-        assert_eq!(find_any3(b, 0, b',', b'"', b'<'), Some(11));
-        assert_eq!(find_any3(b, 12, b',', b'"', b'<'), Some(13));
-        assert_eq!(find_any3(b, 14, b',', b'"', b'<'), Some(20));
-        assert_eq!(find_any3(b, 21, b',', b'"', b'<'), Some(22));
-        assert_eq!(find_any3(b, 25, b',', b'"', b'<'), None);
+        assert_eq!(find_any(b, 0, [b',', b'"', b'<']), Some(11));
+        assert_eq!(find_any(b, 12, [b',', b'"', b'<']), Some(13));
+        assert_eq!(find_any(b, 14, [b',', b'"', b'<']), Some(20));
+        assert_eq!(find_any(b, 21, [b',', b'"', b'<']), Some(22));
+        assert_eq!(find_any(b, 25, [b',', b'"', b'<']), None);
         for len in 0..30 {
             for at in 0..len {
                 let mut v = vec![b'a'; len];
                 v[at] = b'<';
-                assert_eq!(find_any3(&v, 0, b',', b'"', b'<'), Some(at));
+                assert_eq!(find_any(&v, 0, [b',', b'"', b'<']), Some(at));
             }
         }
     }
 
     #[test]
-    fn finds_the_first_of_four() {
+    fn finds_the_first_of_four_and_of_two() {
         let set = [b'"', b'\\', b'\r', b'\n'];
         let b = b"nonce=\"abc\\\"def\" x\r\n";
-        assert_eq!(find_any4(b, 0, set), Some(6));
-        assert_eq!(find_any4(b, 7, set), Some(10));
-        assert_eq!(find_any4(b, 11, set), Some(11));
-        assert_eq!(find_any4(b, 12, set), Some(15));
-        assert_eq!(find_any4(b, 16, set), Some(18));
-        assert_eq!(find_any4(b, 19, set), Some(19));
-        assert_eq!(find_any4(b, 20, set), None);
+        assert_eq!(find_any(b, 0, set), Some(6));
+        assert_eq!(find_any(b, 7, set), Some(10));
+        assert_eq!(find_any(b, 11, set), Some(11));
+        assert_eq!(find_any(b, 12, set), Some(15));
+        assert_eq!(find_any(b, 16, set), Some(18));
+        assert_eq!(find_any(b, 19, set), Some(19));
+        assert_eq!(find_any(b, 20, set), None);
         for len in 0..30 {
             for at in 0..len {
                 for &c in &set {
                     let mut v = vec![0x0b; len];
                     v[at] = c;
-                    assert_eq!(find_any4(&v, 0, set), Some(at), "len {len} at {at}");
+                    assert_eq!(find_any(&v, 0, set), Some(at), "len {len} at {at}");
                 }
+                let mut v = vec![b'a'; len];
+                v[at] = b',';
+                assert_eq!(find_any(&v, 0, [b'"', b',']), Some(at));
+                assert_eq!(find_any(&v, at + 1, [b'"', b',']), None);
             }
         }
     }

@@ -190,7 +190,7 @@ pub(crate) fn quoted_end(s: &[u8], start: usize) -> Option<usize> {
     let mut i = start + 1;
     loop {
         // Everything else inside the quotes is taken as it is.
-        i = crate::scan::find_any4(s, i, [b'"', b'\\', b'\r', b'\n'])?;
+        i = crate::scan::find_any(s, i, [b'"', b'\\', b'\r', b'\n'])?;
         match s[i] {
             b'"' => return Some(i + 1),
             b'\\' => {
@@ -255,7 +255,7 @@ pub(crate) fn find_top_level(s: &[u8], from: usize, delim: u8) -> Option<usize> 
     let mut i = from;
     loop {
         // Jump to the next byte that matters, eight bytes per step.
-        i = crate::scan::find_any3(s, i, delim, b'"', b'<')?;
+        i = crate::scan::find_any(s, i, [delim, b'"', b'<'])?;
         match s[i] {
             b'"' if delim != b'"' => i = quoted_end(s, i)?,
             b'<' if delim != b'<' => i = crate::scan::find_byte(s, i, b'>')? + 1,

@@ -211,11 +211,11 @@ pub(crate) fn quick_tag(b: &[u8]) -> Option<Option<std::ops::Range<usize>>> {
     if b.get(i) == Some(&b'"') {
         i = text::quoted_end(b, i)?;
     }
-    let lt = scan::find_any3(b, i, b'<', b'"', b',')?;
+    let lt = scan::find_any(b, i, [b'<', b'"', b','])?;
     if b[lt] != b'<' {
         return None;
     }
-    let gt = scan::find_any3(b, lt + 1, b'>', b'"', b',')?;
+    let gt = scan::find_any(b, lt + 1, [b'>', b'"', b','])?;
     if b[gt] != b'>' {
         return None;
     }
@@ -223,7 +223,7 @@ pub(crate) fn quick_tag(b: &[u8]) -> Option<Option<std::ops::Range<usize>>> {
     if semi == b.len() {
         return Some(None);
     }
-    if b[semi] != b';' || scan::find_any3(b, semi, b'"', b',', b',').is_some() {
+    if b[semi] != b';' || scan::find_any(b, semi, [b'"', b',']).is_some() {
         return None;
     }
     let start = semi + 1;

@@ -81,20 +81,70 @@ impl Via<'_> {
     /// cannot be sure (a quoted string could hide separators): callers then
     /// parse the header.
     pub fn scan_param<'f>(field: &'f [u8], name: &str) -> Option<Option<&'f [u8]>> {
-        // The parameters start at the first `;` and end at the comma that
-        // ends the first value; a quote (or a comma first) before either
-        // sends the caller to the parse. Eight bytes per step.
-        let semi = scan::find_any3(field, 0, b';', b',', b'"')?;
+        let params = Via::scan_params(field)?;
+        find_value(params, name.as_bytes()).map(|v| v.and_then(|r| params.get(r)))
+    }
+
+    /// Whether the first Via value in `field` has parameter `name`, when a
+    /// byte scan can be sure (see [`scan_param`](Via::scan_param)); `None`
+    /// sends the caller to the parse.
+    pub fn scan_has_param(field: &[u8], name: &str) -> Option<bool> {
+        Via::scan_params(field).map(|params| find_value(params, name.as_bytes()).is_some())
+    }
+
+    /// The parameter text of the first Via value: from its first `;` to
+    /// the comma that ends the value. `None` without parameters, or when a
+    /// quote (or a comma first) could hide separators. Eight bytes per step.
+    fn scan_params(field: &[u8]) -> Option<&[u8]> {
+        let semi = scan::find_any(field, 0, [b';', b',', b'"'])?;
         if field[semi] != b';' {
             return None;
         }
-        let end = match scan::find_any3(field, semi + 1, b',', b'"', b'"') {
+        let end = match scan::find_any(field, semi + 1, [b',', b'"']) {
             Some(i) if field[i] == b'"' => return None,
             Some(comma) => comma,
             None => field.len(),
         };
-        let params = &field[semi + 1..end];
-        find_value(params, name.as_bytes()).map(|v| v.and_then(|r| params.get(r)))
+        Some(&field[semi + 1..end])
+    }
+}
+
+impl Via<'_> {
+    /// The transport of the first Via value in `field` (a Via header
+    /// field's value as received) when it has the common shape
+    /// `SIP/2.0/TRANSPORT` and a space: what the parse of a valid header
+    /// gives, without parsing. `None` for any other shape (a folded or spaced
+    /// sent-protocol, another version): callers then parse the header.
+    pub fn scan_transport(field: &[u8]) -> Option<&str> {
+        Via::scan_sent_protocol(field).map(|(transport, _)| transport)
+    }
+
+    /// The sent-by (`host[:port]`) of the first Via value in `field`, when
+    /// it has the shape [`scan_transport`](Via::scan_transport) reads: the
+    /// bytes after the transport and its one space up to the parameters,
+    /// the comma or whitespace. Callers still check what they take from it
+    /// (an empty or odd sent-by is theirs to refuse and parse instead).
+    pub fn scan_sent_by(field: &[u8]) -> Option<&[u8]> {
+        let (_, rest) = Via::scan_sent_protocol(field)?;
+        let end = rest
+            .iter()
+            .position(|&c| matches!(c, b';' | b',' | b' ' | b'\t' | b'\r' | b'\n'))
+            .unwrap_or(rest.len());
+        Some(&rest[..end])
+    }
+
+    /// `SIP/2.0/TRANSPORT` and one space or tab: the transport, and what
+    /// follows the space.
+    fn scan_sent_protocol(field: &[u8]) -> Option<(&str, &[u8])> {
+        let rest = field
+            .strip_prefix(b"SIP/2.0/")
+            .or_else(|| field.strip_prefix(b"sip/2.0/"))?;
+        let end = rest.iter().position(|&c| !text::is_token_byte(c))?;
+        if end == 0 || !matches!(rest[end], b' ' | b'\t') {
+            return None;
+        }
+        let transport = std::str::from_utf8(&rest[..end]).ok()?;
+        Some((transport, &rest[end + 1..]))
     }
 }
 
@@ -202,6 +252,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn scan_transport_agrees_with_the_parse() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1", Some("UDP")),
+            ("SIP/2.0/tcp a.example.com;rport", Some("tcp")),
+            ("sip/2.0/WSS x.invalid, SIP/2.0/UDP b", Some("WSS")),
+            ("SIP/2.0/UDP\t192.0.2.1", Some("UDP")),
+            ("SIP / 2.0 / UDP 192.0.2.1", None),
+            ("SIP/2.0/UDP", None),
+            ("SIP/2.0/ UDP 192.0.2.1", None),
+            ("SIP/2.0/UDP;branch=x", None),
+            ("SIP/3.0/UDP 192.0.2.1", None),
+        ];
+        for (value, expected) in cases {
+            let scanned = Via::scan_transport(value.as_bytes());
+            assert_eq!(scanned, *expected, "{value}");
+            if let Some(t) = scanned {
+                let parsed: Via<'_> = crate::text::split_commas(value)
+                    .next()
+                    .and_then(|v| Via::parse(v).ok())
+                    .expect(value);
+                assert_eq!(parsed.transport, t, "{value}");
+            }
+        }
+    }
+
+    #[test]
+    fn scan_sent_by_stops_at_the_parameters() {
+        fn sent_by(f: &str) -> Option<&[u8]> {
+            Via::scan_sent_by(f.as_bytes())
+        }
+        assert_eq!(
+            sent_by("SIP/2.0/UDP 192.0.2.1:5060;branch=z"),
+            Some(&b"192.0.2.1:5060"[..])
+        );
+        assert_eq!(
+            sent_by("SIP/2.0/TCP a.example.com, SIP/2.0/UDP b"),
+            Some(&b"a.example.com"[..])
+        );
+        assert_eq!(sent_by("SIP/2.0/UDP [::1]:5060"), Some(&b"[::1]:5060"[..]));
+        assert_eq!(sent_by("SIP/2.0/UDP  a;branch=z"), Some(&b""[..]));
+        assert_eq!(sent_by("SIP / 2.0 / UDP a"), None);
+    }
+
+    #[test]
     fn scan_param_reads_the_first_value_only() {
         let f =
             b"SIP/2.0/UDP 192.0.2.1:5060;rport ; BRANCH = z9hG4bK1, SIP/2.0/UDP b;received=1.2.3.4";
@@ -239,6 +333,23 @@ mod tests {
                 }
             }
         }
+        for f in fields {
+            let parsed = Via::parse(f.split(", SIP").next().expect("first")).expect(f);
+            for name in ["branch", "rport", "received", "maddr", "ttl", "x"] {
+                if let Some(fast) = Via::scan_has_param(f.as_bytes(), name) {
+                    assert_eq!(fast, parsed.params.get(name).is_some(), "{f} {name}");
+                }
+            }
+        }
+        assert_eq!(
+            Via::scan_has_param(fields[0].as_bytes(), "rport"),
+            Some(true)
+        );
+        assert_eq!(
+            Via::scan_has_param(fields[0].as_bytes(), "received"),
+            Some(false)
+        );
+        assert_eq!(Via::scan_has_param(fields[5].as_bytes(), "branch"), None);
         let hot = fields[0].as_bytes();
         assert_eq!(
             Via::scan_param(hot, "branch"),
