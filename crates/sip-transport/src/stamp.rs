@@ -11,6 +11,11 @@ use sip_core::{Host, Message};
 
 /// Stamps the top Via of `request` with `received`/`rport` as needed.
 pub fn stamp_via(request: &mut Message, source: SocketAddr) {
+    if let Some(field) = request.raw_header(HeaderName::Via)
+        && nothing_to_stamp(field, source.ip())
+    {
+        return;
+    }
     let Some(Ok(via)) = request.header::<Via<'_>>() else {
         return;
     };
@@ -35,6 +40,26 @@ pub fn stamp_via(request: &mut Message, source: SocketAddr) {
     }
     let stamped = via_line(&via, via.transport, &params);
     replace_top_via(request, stamped);
+}
+
+/// The common case read from the bytes of the top Via's `field`, without
+/// parsing it: `SIP/2.0/TRANSPORT host[:port];params` whose host is the
+/// source address itself and whose parameters ask for no `rport`, so
+/// nothing is stamped. `false` for any other shape or when the scan cannot
+/// be sure; the parse then decides.
+fn nothing_to_stamp(field: &[u8], source: IpAddr) -> bool {
+    let Some(sent_by) = Via::scan_sent_by(field) else {
+        return false;
+    };
+    let host = match sent_by.iter().rposition(|&c| c == b':') {
+        Some(colon) => &sent_by[..colon],
+        None => sent_by,
+    };
+    let same = match std::str::from_utf8(host).map(Host::parse) {
+        Ok(Ok(Host::V4(a))) => IpAddr::V4(a) == source,
+        _ => false, // names and IPv6 references: the parse decides
+    };
+    same && Via::scan_has_param(field, "rport") == Some(false)
 }
 
 /// Appends `;name` or `;name=value` to `params`.
@@ -79,5 +104,50 @@ mod tests {
         assert!(via.branch().is_some(), "other params kept");
         let reparsed = Message::parse(m.to_bytes()).expect("still valid");
         assert!(sip_core::validate::check_syntax(&reparsed).is_ok());
+    }
+
+    /// Where the byte scan says there is nothing to stamp, the parse agrees
+    /// (the message is left exactly as it was); and it does say so for the
+    /// common shape.
+    #[test]
+    fn the_byte_scan_agrees_with_the_parse() {
+        let vias = [
+            "SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK1",
+            "SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1",
+            "SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK1;rport",
+            "SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK1;RPORT=9",
+            "SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK1;received=127.0.0.1",
+            "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK1",
+            "SIP/2.0/UDP 127.0.0.1 : 5061;branch=z9hG4bK1",
+            "SIP/2.0/UDP  127.0.0.1:5061;branch=z9hG4bK1",
+            "SIP/2.0/TCP localhost:5061;branch=z9hG4bK1",
+            "SIP/2.0/UDP [::1]:5061;branch=z9hG4bK1",
+            "SIP/2.0/UDP 127.0.0.1:5061;x=\"a;rport\";branch=z9hG4bK1",
+            "SIP/2.0/UDP 127.0.0.1:5061, SIP/2.0/UDP 10.0.0.1;rport;branch=z9hG4bK2",
+            "SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK1, SIP/2.0/UDP 10.0.0.1;rport",
+            "SIP / 2.0 / UDP 127.0.0.1;branch=z9hG4bK1",
+        ];
+        let source: SocketAddr = "127.0.0.1:40000".parse().expect("addr");
+        let mut fast = 0;
+        for via in vias {
+            let text = format!(
+                "OPTIONS sip:b@example.com SIP/2.0\r\nVia: {via}\r\nFrom: <sip:a@b>;tag=1\r\n\
+                 To: <sip:b@example.com>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\
+                 Content-Length: 0\r\n\r\n"
+            );
+            let original = Message::parse(text).expect(via);
+            let mut stamped = original.clone();
+            stamp_via(&mut stamped, source);
+            let field = original.raw_header(HeaderName::Via).expect("via");
+            if nothing_to_stamp(field, source.ip()) {
+                fast += 1;
+                assert_eq!(stamped.to_bytes(), original.to_bytes(), "{via}");
+                // The parse, on its own, also leaves it alone.
+                let parsed: Via<'_> = original.header().expect("via").expect(via);
+                assert!(parsed.rport().is_none(), "{via}");
+                assert_eq!(parsed.host, Host::V4([127, 0, 0, 1].into()), "{via}");
+            }
+        }
+        assert_eq!(fast, 5, "the common shapes are decided from the bytes");
     }
 }
