@@ -110,6 +110,15 @@ impl IncomingRequest {
         self.shard.send(cmd).await.map_err(|_| Error::Stopped)?;
         rx.await.map_err(|_| Error::Stopped)?
     }
+
+    /// Answers with a final response built elsewhere and keeps no
+    /// transaction state (see [`Handled::RespondStateless`]).
+    pub async fn respond_stateless(&self, response: Message) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        let cmd = Command::RespondStateless(self.id, response, tx);
+        self.shard.send(cmd).await.map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?
+    }
 }
 
 /// What a [`Responder`] did with a request.
@@ -118,6 +127,15 @@ impl IncomingRequest {
 pub enum Handled {
     /// Send this response now.
     Respond(Message),
+    /// Send this final response now and keep no transaction state (RFC
+    /// 3261 §8.2.7; see [`DialogLayer::respond_stateless`]): for
+    /// challenges and refusals of unauthenticated requests, so that a
+    /// flood of them holds nothing for 64·T1. A retransmission of the
+    /// request comes to the responder again, which must answer it with the
+    /// same To tag.
+    ///
+    /// [`DialogLayer::respond_stateless`]: crate::DialogLayer::respond_stateless
+    RespondStateless(Message),
     /// The responder kept the request and answers it later through
     /// [`IncomingRequest::respond`] (or [`answer`](IncomingRequest::answer)).
     Later,

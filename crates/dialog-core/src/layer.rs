@@ -815,6 +815,36 @@ impl DialogLayer {
         id: TransactionId,
         response: Message,
     ) -> Result<(), Error> {
+        self.respond_as(now, id, response, false)
+    }
+
+    /// Answers a request outside a dialog statelessly (RFC 3261 §8.2.7,
+    /// [`TransactionLayer::send_response_stateless`]): the transaction
+    /// ends as the final response leaves, so a flood of unauthenticated
+    /// requests leaves no state behind its challenges. The same request
+    /// must get the same To tag each time. An INVITE, a request inside a
+    /// dialog, one that may create a subscription, or one already answered
+    /// provisionally is answered as [`respond`](Self::respond) does.
+    ///
+    /// [`TransactionLayer::send_response_stateless`]: transaction_core::TransactionLayer::send_response_stateless
+    pub fn respond_stateless(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        response: Message,
+    ) -> Result<(), Error> {
+        self.respond_as(now, id, response, true)
+    }
+
+    /// [`respond`](Self::respond), statelessly where `stateless` asks and
+    /// the request allows it.
+    fn respond_as(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        response: Message,
+        stateless: bool,
+    ) -> Result<(), Error> {
         let r = if self.server_invites.get(&id).is_some_and(|s| !s.answered) {
             self.respond_invite(now, id, response)
         } else if self.server_requests.contains_key(&id) {
@@ -822,12 +852,16 @@ impl DialogLayer {
         } else {
             let code = response.status();
             let is_final = code.is_some_and(StatusCode::is_final);
-            let creates = code.is_some_and(StatusCode::is_success)
-                && self.subscription_flows.contains_key(&id);
+            let flow = self.subscription_flows.contains_key(&id);
+            let creates = code.is_some_and(StatusCode::is_success) && flow;
             let tag = creates
                 .then(|| response.tag(HeaderName::To).map(str::to_owned))
                 .flatten();
-            let sent = self.tx.send_response(now, id, response);
+            let sent = if stateless && !flow && !self.server_invites.contains_key(&id) {
+                self.tx.send_response_stateless(now, id, response)
+            } else {
+                self.tx.send_response(now, id, response)
+            };
             if is_final && sent.is_ok() {
                 let request = self.answering.remove(&id);
                 let flow = self.subscription_flows.remove(&id);

@@ -32,6 +32,7 @@ pub(crate) enum Command {
     InDialog(DialogId, Method, Edit, oneshot::Sender<Opened>),
     Answer(TransactionId, StatusCode, Edit, Done),
     Respond(TransactionId, Message, Done),
+    RespondStateless(TransactionId, Message, Done),
     Cancel(TransactionId, Done),
     Count(oneshot::Sender<usize>),
     /// Refuse new requests outside dialogs; reply once idle or at the
@@ -212,11 +213,14 @@ impl Shard {
                     .layer
                     .response(id, code)
                     .and_then(|b| edit(b).build().map_err(Error::from))
-                    .and_then(|m| self.respond(now, id, m));
+                    .and_then(|m| self.respond(now, id, m, false));
                 let _ = reply.send(r);
             }
             Command::Respond(id, response, reply) => {
-                let _ = reply.send(self.respond(now, id, response));
+                let _ = reply.send(self.respond(now, id, response, false));
+            }
+            Command::RespondStateless(id, response, reply) => {
+                let _ = reply.send(self.respond(now, id, response, true));
             }
             Command::Cancel(id, reply) => {
                 let _ = reply.send(self.layer.cancel(now, id));
@@ -232,9 +236,21 @@ impl Shard {
         }
     }
 
-    fn respond(&mut self, now: Instant, id: TransactionId, response: Message) -> Result<(), Error> {
+    /// Answers `id` (statelessly where `stateless` asks and the request
+    /// allows it); a final answer takes it off the unanswered set.
+    fn respond(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        response: Message,
+        stateless: bool,
+    ) -> Result<(), Error> {
         let is_final = response.status().is_some_and(StatusCode::is_final);
-        self.layer.respond(now, id, response)?;
+        if stateless {
+            self.layer.respond_stateless(now, id, response)?;
+        } else {
+            self.layer.respond(now, id, response)?;
+        }
         if is_final {
             self.unanswered.remove(&id);
         }
@@ -304,7 +320,13 @@ impl Shard {
                     Some(responder) if incoming.dialog.is_none() => {
                         match responder.handle(incoming) {
                             Handled::Respond(response) => {
-                                if let Err(e) = self.respond(now, id, response) {
+                                if let Err(e) = self.respond(now, id, response, false) {
+                                    tracing::debug!(%e, "responder's answer not sent");
+                                }
+                                return;
+                            }
+                            Handled::RespondStateless(response) => {
+                                if let Err(e) = self.respond(now, id, response, true) {
                                     tracing::debug!(%e, "responder's answer not sent");
                                 }
                                 return;

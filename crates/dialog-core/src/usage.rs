@@ -242,12 +242,21 @@ pub(crate) fn target_of(uri: &str, fallback: Target) -> Target {
 }
 
 /// The transport named by a request's top Via (how the peer sent it).
+/// The transaction layer has parsed that Via already (a request with a
+/// malformed one has no transaction), so the common shape is read from
+/// the bytes.
 pub(crate) fn via_transport(request: &Message) -> Transport {
-    request
-        .header::<Via<'_>>()
-        .and_then(Result::ok)
-        .and_then(|v| Transport::from_via(v.transport))
-        .unwrap_or(Transport::Udp)
+    let scanned = request
+        .raw_header(HeaderName::Via)
+        .and_then(Via::scan_transport);
+    let named = match scanned {
+        Some(t) => Transport::from_via(t),
+        None => request
+            .header::<Via<'_>>()
+            .and_then(Result::ok)
+            .and_then(|v| Transport::from_via(v.transport)),
+    };
+    named.unwrap_or(Transport::Udp)
 }
 
 pub(crate) fn cseq(m: &Message) -> Option<CSeq> {

@@ -442,3 +442,92 @@ async fn a_responder_answers_in_the_endpoint_or_passes_requests_on() {
     assert_eq!(requests, [Method::Info]);
     alice.shutdown().await;
 }
+
+/// Challenges every REGISTER statelessly, and every MESSAGE too but from a
+/// task of its own; answers OPTIONS with state; counts the requests it sees.
+struct Challenger(std::sync::atomic::AtomicUsize);
+
+impl dialog_core::Responder for Challenger {
+    fn handle(&self, incoming: dialog_core::IncomingRequest) -> dialog_core::Handled {
+        use dialog_core::Handled;
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let code = match incoming.request.method() {
+            Some(Method::Register | Method::Message) => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::OK,
+        };
+        // The same request gets the same tag: here, its Call-ID.
+        let tag = incoming.request.call_id().unwrap_or("none").to_owned();
+        let response = sip_core::builder::response_to(&incoming.request, code, Some(&tag))
+            .build()
+            .expect("response");
+        match incoming.request.method() {
+            Some(Method::Register) => Handled::RespondStateless(response),
+            Some(Method::Message) => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    incoming.respond_stateless(response).await.expect("401");
+                });
+                Handled::Later
+            }
+            _ => Handled::Respond(response),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stateless_answer_leaves_retransmissions_to_the_responder() {
+    let challenger = std::sync::Arc::new(Challenger(Default::default()));
+    let (bob, _events) = Endpoint::start_with(EndpointConfig::loopback(), Some(challenger.clone()))
+        .await
+        .expect("start");
+    let bob_addr = bob.local_addr(Transport::Udp).expect("udp");
+    let phone = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let me = phone.local_addr().expect("addr");
+    let request = |method: &str, branch: &str| {
+        format!(
+            "{method} sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK{branch}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=a1\r\n\
+             To: <sip:alice@example.com>\r\nCall-ID: {branch}\r\nCSeq: 1 {method}\r\n\
+             Content-Length: 0\r\n\r\n"
+        )
+    };
+    let mut buf = vec![0u8; 4096];
+    let mut exchange = async |text: &str| {
+        phone
+            .send_to(text.as_bytes(), bob_addr)
+            .await
+            .expect("send");
+        let (n, _) = tokio::time::timeout(Duration::from_secs(5), phone.recv_from(&mut buf))
+            .await
+            .expect("an answer")
+            .expect("recv");
+        let response =
+            sip_core::Message::parse(bytes::Bytes::copy_from_slice(&buf[..n])).expect("parse");
+        let tag = response
+            .tag(sip_core::header::HeaderName::To)
+            .map(str::to_owned);
+        (response.status(), tag)
+    };
+    let seen = || challenger.0.load(std::sync::atomic::Ordering::SeqCst);
+    // Each request is sent twice (the same branch: a retransmission). A
+    // REGISTER answered statelessly at once, and a MESSAGE answered so
+    // later from a task, reach the responder both times; an OPTIONS
+    // answered with state is answered again by its transaction. Every
+    // answer carries the same To tag both times.
+    let cases = [
+        ("REGISTER", "reg1", StatusCode::UNAUTHORIZED, 2),
+        ("OPTIONS", "opt1", StatusCode::OK, 3),
+        ("MESSAGE", "msg1", StatusCode::UNAUTHORIZED, 5),
+    ];
+    for (method, branch, code, seen_after) in cases {
+        let text = request(method, branch);
+        let first = exchange(&text).await;
+        let again = exchange(&text).await;
+        assert_eq!(first, (Some(code), Some(branch.to_owned())), "{method}");
+        assert_eq!(again, first, "{method}");
+        assert_eq!(seen(), seen_after, "{method}: requests the responder saw");
+    }
+    bob.shutdown().await;
+}

@@ -272,6 +272,24 @@ impl TransactionLayer {
         self.server_respond(now, id, response)
     }
 
+    /// A final response from the TU, sent statelessly (RFC 3261 §8.2.7):
+    /// the transaction ends as the response leaves and keeps no Timer J
+    /// state, so a retransmitted request reaches the TU again as a new
+    /// transaction, to be answered the same way. Meant for challenges and
+    /// refusals of unauthenticated requests, whose floods would otherwise
+    /// hold state for 64·T1 each; the TU must give the same request the
+    /// same To tag every time. Only a non-INVITE server transaction that
+    /// has sent nothing yet ends this way; any other is answered as
+    /// [`send_response`](Self::send_response) does.
+    pub fn send_response_stateless(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        response: Message,
+    ) -> Result<(), Error> {
+        self.server_respond_stateless(now, id, response)
+    }
+
     /// The transport failed to deliver for this transaction (RFC 3261 §17.1.4).
     pub fn handle_transport_error(&mut self, id: TransactionId) {
         if self.get(id).is_some() {

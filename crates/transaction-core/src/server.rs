@@ -205,6 +205,26 @@ impl TransactionLayer {
         }
     }
 
+    pub(crate) fn server_respond_stateless(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        response: Message,
+    ) -> Result<(), Error> {
+        let is_final = response
+            .status()
+            .is_some_and(|c| c.is_valid() && c.is_final());
+        let Some(tx) = self.get(id).filter(|tx| {
+            is_final && matches!(tx.state, State::ServerNonInvite(ServerNonInvite::Trying))
+        }) else {
+            return self.server_respond(now, id, response);
+        };
+        let (transport, peer) = (tx.transport, tx.peer);
+        self.transmit(Some(id), transport, peer, response.to_bytes());
+        self.terminate(id);
+        Ok(())
+    }
+
     pub(crate) fn server_invite_timer(
         &mut self,
         now: Instant,

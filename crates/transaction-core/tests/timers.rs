@@ -507,6 +507,72 @@ fn nist_trying_absorbs_and_proceeding_resends() {
     );
 }
 
+#[test]
+fn stateless_final_response_keeps_no_timer_j_state() {
+    // RFC 3261 §8.2.7: a stateless answer ends the transaction at once; a
+    // retransmitted request is a new transaction for the TU to answer again.
+    let mut s = Sim::new();
+    let req = msg::register("nist-3", "a", 1, 3600);
+    s.receive(req.clone(), Transport::Udp);
+    let first = s.new_server_transaction();
+    s.layer
+        .send_response_stateless(s.now, first, reply(&req, 401))
+        .expect("stateless");
+    s.drain();
+    assert_eq!(s.times_of("SIP/2.0 401"), vec![0.0]);
+    assert_eq!(s.terminated_at(), Some(0.0), "ends as the 401 leaves");
+    assert!(s.layer.is_empty(), "no state is kept");
+    assert_eq!(s.layer.poll_timeout(), None, "no Timer J");
+    s.run_to(0.5);
+    s.receive(req.clone(), Transport::Udp);
+    let requests: Vec<TransactionId> = s
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Request { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(requests.len(), 2, "the retransmission reaches the TU");
+    assert_ne!(requests[0], requests[1]);
+    assert!(
+        s.layer
+            .send_response_stateless(s.now, first, reply(&req, 401))
+            .is_err(),
+        "the first transaction is gone"
+    );
+    s.layer
+        .send_response_stateless(s.now, requests[1], reply(&req, 401))
+        .expect("stateless");
+    s.drain();
+    assert_eq!(s.times_of("SIP/2.0 401"), vec![0.0, 0.5]);
+    assert!(s.layer.is_empty());
+
+    // After a provisional response the transaction is stateful: the final
+    // response is kept for retransmissions as usual.
+    let req = msg::register("nist-4", "a", 2, 3600);
+    s.receive(req.clone(), Transport::Udp);
+    let id = match s.events.last() {
+        Some((_, Event::Request { id, .. })) => *id,
+        other => panic!("expected a request, got {other:?}"),
+    };
+    s.respond(id, reply(&req, 100));
+    s.layer
+        .send_response_stateless(s.now, id, reply(&req, 401))
+        .expect("answered");
+    s.drain();
+    s.receive(req.clone(), Transport::Udp);
+    assert_eq!(s.times_of("SIP/2.0 401"), vec![0.0, 0.5, 0.5, 0.5]);
+    assert_eq!(
+        s.events
+            .iter()
+            .filter(|(_, e)| matches!(e, Event::Request { .. }))
+            .count(),
+        3,
+        "the Completed transaction absorbed the retransmission"
+    );
+}
+
 // ---- matching, CANCEL, transport errors -----------------------------------
 
 #[test]
