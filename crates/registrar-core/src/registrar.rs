@@ -14,7 +14,7 @@
 use std::cmp::Reverse;
 use std::collections::hash_map::{Entry, RandomState};
 use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, SystemTime};
 
 use sip_core::builder::response_to;
@@ -144,6 +144,29 @@ impl Registrar {
     /// A To tag for a response.
     pub fn tag(&mut self) -> String {
         self.tags.token()
+    }
+
+    /// The To tag of a response sent statelessly (RFC 3261 §8.2.7: the
+    /// same request, retransmitted, must get the same tag): a keyed hash
+    /// of what identifies the request's transaction (top Via, Call-ID,
+    /// CSeq, From), so it is stable for a retransmission and cannot be
+    /// predicted from outside.
+    pub fn stateless_tag(&self, request: &Message) -> String {
+        let mut h = self.hasher.build_hasher();
+        // Each part as raw bytes and a separator (one hasher write each,
+        // not the three of a hashed `Option<&[u8]>`); a retransmission
+        // repeats them byte for byte.
+        for name in [
+            HeaderName::Via,
+            HeaderName::CallId,
+            HeaderName::CSeq,
+            HeaderName::From,
+        ] {
+            let part = request.raw_header(name);
+            h.write(part.unwrap_or_default());
+            h.write_u8(0xff); // never in a header value (not UTF-8)
+        }
+        sip_core::rng::token(h.finish())
     }
 
     /// Steps 1, 2 and 5 (before authentication): the domain is ours, every

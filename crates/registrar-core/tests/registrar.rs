@@ -684,3 +684,20 @@ async fn sqlx_clean(db: &infra_common::db::Database) {
     let gone: Vec<Change> = all.into_iter().map(Change::Remove).collect();
     store.apply(&gone).await.expect("clean");
 }
+
+#[test]
+fn stateless_tags_are_stable_per_request_and_keyed() {
+    let registrar = Registrar::new(RegistrarConfig::default(), 1);
+    let first = register("st1", 1, &[]);
+    // A retransmission: the same bytes, parsed again.
+    let again = Message::parse(first.to_bytes()).expect("parses");
+    let tag = registrar.stateless_tag(&first);
+    assert_eq!(tag.len(), 16);
+    assert_eq!(registrar.stateless_tag(&again), tag);
+    // Another transaction (CSeq and branch) or another call: another tag.
+    assert_ne!(registrar.stateless_tag(&register("st1", 2, &[])), tag);
+    assert_ne!(registrar.stateless_tag(&register("st2", 1, &[])), tag);
+    // Keyed per registrar: not predictable from the request alone.
+    let other = Registrar::new(RegistrarConfig::default(), 1);
+    assert_ne!(other.stateless_tag(&first), tag);
+}

@@ -258,11 +258,12 @@ impl Server {
         realm: &str,
         stale: bool,
         token_error: Option<&TokenError>,
-        tag: &str,
     ) -> Option<Message> {
         self.counters.challenges.increment(1);
         let values = lock(&self.digest).challenges(SystemTime::now(), realm, stale);
-        let mut b = response_to(request, StatusCode::UNAUTHORIZED, Some(tag));
+        // Sent statelessly (see `Answering`), so tagged as such.
+        let tag = lock(&self.registrar).stateless_tag(request);
+        let mut b = response_to(request, StatusCode::UNAUTHORIZED, Some(&tag));
         for v in values {
             b = b.header_text("WWW-Authenticate", &v);
         }
@@ -316,7 +317,7 @@ impl Server {
             }
             Err(e) => {
                 self.failed(source, &aor.user);
-                return Err(self.challenge(request, realm, false, Some(&e), tag));
+                return Err(self.challenge(request, realm, false, Some(&e)));
             }
         };
         let (user, domain) = account_of(&identity.user, &aor.domain);
@@ -384,9 +385,9 @@ impl Server {
         let attempt = match ours {
             Some(Ok(a)) => a,
             Some(Err(why)) => {
-                return Err(self.challenge(request, realm, why.is_stale(), None, tag));
+                return Err(self.challenge(request, realm, why.is_stale(), None));
             }
-            None => return Err(self.challenge(request, realm, false, None, tag)),
+            None => return Err(self.challenge(request, realm, false, None)),
         };
         if lock(&self.limiter).user_banned(Instant::now(), &attempt.username) {
             self.counters.refused_banned.increment(1);
@@ -411,19 +412,14 @@ impl Server {
                 if why.is_failure() {
                     self.failed(source, &attempt.username);
                 }
-                Err(self.challenge(request, realm, why.is_stale(), None, tag))
+                Err(self.challenge(request, realm, why.is_stale(), None))
             }
         }
     }
 
     async fn register(&self, request: &Message, source: &Target) -> Option<Message> {
-        self.counters.registers.increment(1);
         let ip = source.addr.ip();
         let tag = lock(&self.registrar).tag();
-        if lock(&self.limiter).source_banned(Instant::now(), ip) {
-            self.counters.refused_banned.increment(1);
-            return self.reply(request, StatusCode::FORBIDDEN, &tag);
-        }
         let aor = match lock(&self.registrar).check(request, &tag) {
             Ok(aor) => aor,
             Err(response) => return response,
@@ -475,10 +471,26 @@ impl Server {
         }
     }
 
-    /// The response to `request` (none for an ACK).
-    async fn answer(&self, request: &Message, source: &Target) -> Option<Message> {
-        match request.method() {
-            Some(Method::Register) => self.register(request, source).await,
+    /// The response to `request` (none for an ACK), and whether it goes
+    /// out statelessly (RFC 3261 §8.2.7): the refusal of a banned source
+    /// and every challenge, which answer requests not (or no longer)
+    /// authenticated, so that scanners and password-guessing floods leave
+    /// no transaction state behind for 64·T1 each.
+    async fn answer(&self, request: &Message, source: &Target) -> Option<Answer> {
+        let response = match request.method() {
+            Some(Method::Register) => {
+                self.counters.registers.increment(1);
+                if lock(&self.limiter).source_banned(Instant::now(), source.addr.ip()) {
+                    self.counters.refused_banned.increment(1);
+                    let tag = lock(&self.registrar).stateless_tag(request);
+                    let response = self.reply(request, StatusCode::FORBIDDEN, &tag)?;
+                    return Some(Answer {
+                        response,
+                        stateless: true,
+                    });
+                }
+                self.register(request, source).await
+            }
             Some(Method::Ack) => None,
             Some(Method::Options) => {
                 let tag = lock(&self.registrar).tag();
@@ -493,7 +505,12 @@ impl Server {
                 let tag = lock(&self.registrar).tag();
                 self.reply(request, StatusCode::METHOD_NOT_ALLOWED, &tag)
             }
-        }
+        }?;
+        let stateless = response.status() == Some(StatusCode::UNAUTHORIZED);
+        Some(Answer {
+            response,
+            stateless,
+        })
     }
 
     /// Removes bindings as they expire, and old failure records.
@@ -586,6 +603,12 @@ impl Server {
     }
 }
 
+/// A response, and whether it is sent statelessly (see [`Server::answer`]).
+struct Answer {
+    response: Message,
+    stateless: bool,
+}
+
 /// The registrar answers inside the endpoint: a REGISTER whose account
 /// and bindings are in memory is answered without leaving the task that
 /// received it; one that has to wait (a credential not cached, an AOR busy
@@ -603,12 +626,17 @@ impl Responder for Answering {
         // (with its own waker) when it has to wait.
         let mut cx = Context::from_waker(Waker::noop());
         match work.as_mut().poll(&mut cx) {
-            Poll::Ready((_, Some(response))) => Handled::Respond(response),
+            Poll::Ready((_, Some(a))) if a.stateless => Handled::RespondStateless(a.response),
+            Poll::Ready((_, Some(a))) => Handled::Respond(a.response),
             Poll::Ready((_, None)) => Handled::Later,
             Poll::Pending => {
                 tokio::spawn(async move {
-                    if let (incoming, Some(response)) = work.await {
-                        let _ = incoming.respond(response).await;
+                    if let (incoming, Some(a)) = work.await {
+                        let _ = if a.stateless {
+                            incoming.respond_stateless(a.response).await
+                        } else {
+                            incoming.respond(a.response).await
+                        };
                     }
                 });
                 Handled::Later

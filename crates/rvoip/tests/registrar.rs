@@ -479,6 +479,21 @@ fn stale_nonces_expiry_and_bans() {
     let phone = Phone::new("127.0.0.1", reg.port);
     let mut dave = DigestClient::new("dave", "green-valley-9", 9);
 
+    // Challenges go out statelessly (RFC 3261 §8.2.7): a retransmitted
+    // REGISTER is challenged again, with a fresh nonce (not the first 401
+    // resent from transaction state) and the same To tag.
+    let unauthenticated = phone.request("REGISTER", "dave", 1, &[]);
+    let first = phone.exchange(&unauthenticated);
+    let again = phone.exchange(&unauthenticated);
+    assert_eq!((code(&first), code(&again)), (401, 401));
+    assert!(first.tag(HeaderName::To).is_some());
+    assert_eq!(first.tag(HeaderName::To), again.tag(HeaderName::To));
+    let challenge = |m: &Message| {
+        m.raw_header(HeaderName::WwwAuthenticate)
+            .map(<[u8]>::to_vec)
+    };
+    assert_ne!(challenge(&first), challenge(&again), "challenged again");
+
     // An answer to an expired nonce: 401 with stale=true.
     let ch = phone.challenge("dave", 1);
     std::thread::sleep(Duration::from_millis(2100));
@@ -507,20 +522,26 @@ fn stale_nonces_expiry_and_bans() {
         let (r, _) = phone.register(&mut guess, "dave", 100 + 10 * i as u32, &[], strongest);
         assert_eq!(code(&r), 401);
     }
-    let r = phone.exchange(&phone.request("REGISTER", "dave", 200, &[]));
+    // The refusal is stateless too: its retransmission is refused again.
+    let refused = phone.request("REGISTER", "dave", 200, &[]);
+    let r = phone.exchange(&refused);
     assert_eq!(code(&r), 403, "banned");
+    let again = phone.exchange(&refused);
+    assert_eq!(code(&again), 403);
+    assert_eq!(r.tag(HeaderName::To), again.tag(HeaderName::To));
     let other = Phone::new("127.0.0.2", reg.port);
     let (ok, _) = other.register(&mut dave, "dave", 1, &contact(5076, 60), strongest);
     assert_eq!(code(&ok), 200);
     // The Prometheus endpoint counts what happened: four wrong passwords
     // (an answer to a stale nonce is not a failure), the ban, the refused
-    // request, the expired binding, and 127.0.0.2's binding.
+    // request and its retransmission, the expired binding, and 127.0.0.2's
+    // binding.
     let text = http_get(metrics_port, "/metrics");
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     for line in [
         "rvoip_registrar_bans_total 1",
         "rvoip_registrar_auth_failures_total 4",
-        "rvoip_registrar_refused_banned_total 1",
+        "rvoip_registrar_refused_banned_total 2",
         "rvoip_registrar_expired_total 1",
         "rvoip_registrar_bindings 1",
     ] {
