@@ -557,10 +557,9 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits, fields_capacity: usize) -> Res
     while pos < b.len() && (b[pos] == b'\r' || b[pos] == b'\n') {
         pos += 1;
     }
-    let Some(nl) = memchr::memchr(b'\n', &b[pos..]) else {
+    let Some(line_end) = scan::find_byte(b, pos, b'\n') else {
         return Err(Error::bad_request("Missing end of start line"));
     };
-    let line_end = pos + nl;
     let line_stop = if line_end > pos && b[line_end - 1] == b'\r' {
         line_end - 1
     } else {
@@ -604,10 +603,9 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits, fields_capacity: usize) -> Res
             return Err(too_large("Too Many Headers"));
         }
         // The common shape first: a known name right before the colon.
-        // Known names are letters and `-`, and a case-folded match admits
-        // only those bytes or CR (0x0d folds to `-`), so excluding CR makes
-        // the name a valid token. Anything else takes the byte-by-byte path,
-        // which also names the defect.
+        // Known names are letters and `-`, and the case-folded match
+        // admits exactly those bytes, so a match is a valid token. Anything
+        // else takes the byte-by-byte path, which also names the defect.
         let colon = scan::find_byte(b, pos, b':');
         let (kind, name_end, i) = match colon {
             Some(c) if c > pos => {
@@ -618,7 +616,6 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits, fields_capacity: usize) -> Res
                 };
                 match kind {
                     HeaderName::Other => header_name_slow(b, pos)?,
-                    _ if scan::has_byte(name, b'\r') => header_name_slow(b, pos)?,
                     kind => (kind, c, c),
                 }
             }
@@ -647,8 +644,7 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits, fields_capacity: usize) -> Res
             vend -= 1;
         }
         if kind == HeaderName::ContentLength {
-            let s = std::str::from_utf8(&b[vstart..vend]).unwrap_or("");
-            let n = text::parse_u64(s, u32::MAX as u64)
+            let n = text::parse_u64_bytes(&b[vstart..vend], u32::MAX as u64)
                 .ok_or_else(|| Error::bad_request("Malformed Content-Length header"))?
                 as usize;
             if content_length.is_some_and(|c| c != n) {
@@ -754,7 +750,7 @@ fn parse_start_line(b: &[u8], start: usize, stop: usize) -> Result<(StartLine, S
     let span = |s: usize, e: usize| Span::at(start + s, start + e);
     if line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"SIP/") {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF
-        let sp = memchr::memchr(b' ', line)
+        let sp = scan::find_byte(line, 0, b' ')
             .ok_or_else(|| Error::bad_request("Malformed status line"))?;
         check_version(&line[..sp])?;
         let rest = &line[sp + 1..];
@@ -782,22 +778,27 @@ fn parse_start_line(b: &[u8], start: usize, stop: usize) -> Result<(StartLine, S
         ));
     }
     // Request-Line = Method SP Request-URI SP SIP-Version CRLF (exactly one SP each).
-    let sp1 =
-        memchr::memchr(b' ', line).ok_or_else(|| Error::bad_request("Malformed request line"))?;
+    let malformed = || Error::bad_request("Malformed request line");
+    let sp1 = scan::find_byte(line, 0, b' ').ok_or_else(malformed)?;
+    let sp2 = scan::find_byte(line, sp1 + 1, b' ').ok_or_else(malformed)? - (sp1 + 1);
     let rest = &line[sp1 + 1..];
-    let sp2 =
-        memchr::memchr(b' ', rest).ok_or_else(|| Error::bad_request("Malformed request line"))?;
     let uri = &rest[..sp2];
     let version = &rest[sp2 + 1..];
-    if uri.is_empty() || version.contains(&b' ') || version.contains(&b'\t') || uri.contains(&b'\t')
-    {
-        return Err(Error::bad_request("Malformed request line"));
+    // One pass over the URI for both of its checks (the second one below,
+    // after the method and version, names the URI as the defect).
+    let (mut uri_tab, mut uri_visible) = (false, true);
+    for &c in uri {
+        uri_tab |= c == b'\t';
+        uri_visible &= c > 0x20 && c < 0x7f;
+    }
+    if uri.is_empty() || uri_tab || version.iter().any(|&c| c == b' ' || c == b'\t') {
+        return Err(malformed());
     }
     let method_str =
         std::str::from_utf8(&line[..sp1]).map_err(|_| Error::bad_request("Malformed method"))?;
     let method = Method::parse(method_str).ok_or_else(|| Error::bad_request("Malformed method"))?;
     check_version(version)?;
-    if uri[0] == b'<' || !uri.iter().all(|&c| c > 0x20 && c < 0x7f) {
+    if uri[0] == b'<' || !uri_visible {
         return Err(Error::bad_request("Malformed Request-URI"));
     }
     let uri_start = sp1 + 1;

@@ -306,12 +306,22 @@ impl<'a> Iterator for CommaSplit<'a> {
 /// Parses a non-negative decimal integer of at most `max` value. Leading zeros
 /// are allowed (RFC 4475 §3.1.1.1); overflow is an error.
 pub(crate) fn parse_u64(s: &str, max: u64) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    parse_u64_bytes(s.as_bytes(), max)
+}
+
+/// [`parse_u64`] on bytes, in one pass.
+#[inline]
+pub(crate) fn parse_u64_bytes(s: &[u8], max: u64) -> Option<u64> {
+    if s.is_empty() {
         return None;
     }
     let mut v: u64 = 0;
-    for b in s.bytes() {
-        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    for &b in s {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(d))?;
         if v > max {
             return None;
         }

@@ -186,6 +186,24 @@ mod tests {
             HeaderName::MaxForwards
         );
         assert_eq!(HeaderName::from_bytes(b"X-Custom"), HeaderName::Other);
+        // A byte that is not a letter or `-` never folds onto one: CR where
+        // `-` is, or `@`/`[` (one below the letters), are other names.
+        for name in [
+            &b"Call\rID"[..],
+            b"Max\rForwards",
+            b"Min\rSE",
+            b"Vi@",
+            b"[o",
+        ] {
+            assert_eq!(HeaderName::from_bytes(name), HeaderName::Other, "{name:?}");
+            let mut ahead = [b':'; 8];
+            let n = name.len().min(8);
+            ahead[..n].copy_from_slice(&name[..n]);
+            assert_eq!(
+                HeaderName::from_bytes_ahead(name, &ahead),
+                HeaderName::Other
+            );
+        }
         assert_eq!(HeaderName::from_bytes(b"q"), HeaderName::Other);
         for (c, n) in [
             ('i', HeaderName::CallId),

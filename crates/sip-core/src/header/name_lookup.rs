@@ -1,22 +1,32 @@
 // Generated from the `names!` table in name.rs. Header names are token
-// characters, for which OR-ing 0x20 into each byte is an exact ASCII case
-// fold (no other token byte maps onto a letter), so the first eight bytes
-// are compared as one case-folded little-endian word and longer names check
-// their tail.
+// characters; the first eight bytes are compared as one case-folded
+// little-endian word and longer names check their tail.
+//
+// The fold sets 0x20 only in bytes that have 0x40 set: letters fold to
+// lower case, and no other byte becomes a letter or `-` (bytes without 0x40
+// stay as they are, bytes with it stay at 0x40 or above, where only letters
+// are in the table). So a word matches only a name spelled with those
+// letters and `-` exactly: a CR where a `-` should be does not match.
 
 use super::HeaderName;
+
+/// `word` with every byte that has 0x40 set turned to lower case.
+#[inline(always)]
+fn fold(word: u64) -> u64 {
+    word | ((word & 0x4040_4040_4040_4040) >> 1)
+}
 
 /// The first (up to) eight bytes of `name`, case-folded, as a word.
 #[inline]
 fn fold8(name: &[u8]) -> u64 {
     if let Some(first8) = name.first_chunk::<8>() {
-        return u64::from_le_bytes(*first8) | 0x2020_2020_2020_2020;
+        return fold(u64::from_le_bytes(*first8));
     }
     let mut word = 0u64;
     for (i, &b) in name.iter().enumerate() {
-        word |= u64::from(b | 0x20) << (8 * i);
+        word |= u64::from(b) << (8 * i);
     }
-    word
+    fold(word)
 }
 
 #[inline]
@@ -28,7 +38,7 @@ pub(super) fn lookup_long(name: &[u8]) -> HeaderName {
 /// (or more, past its end) are `ahead`: one load instead of a byte loop.
 #[inline]
 pub(super) fn lookup_ahead(name: &[u8], ahead: &[u8; 8]) -> HeaderName {
-    let word = u64::from_le_bytes(*ahead) | 0x2020_2020_2020_2020;
+    let word = fold(u64::from_le_bytes(*ahead));
     let keep = match name.len() {
         n @ 0..8 => (1u64 << (8 * n)) - 1,
         _ => u64::MAX,
