@@ -838,7 +838,7 @@ impl DialogLayer {
 
     /// [`respond`](Self::respond), statelessly where `stateless` asks and
     /// the request allows it.
-    fn respond_as(
+    pub(crate) fn respond_as(
         &mut self,
         now: Instant,
         id: TransactionId,

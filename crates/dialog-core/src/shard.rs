@@ -246,11 +246,7 @@ impl Shard {
         stateless: bool,
     ) -> Result<(), Error> {
         let is_final = response.status().is_some_and(StatusCode::is_final);
-        if stateless {
-            self.layer.respond_stateless(now, id, response)?;
-        } else {
-            self.layer.respond(now, id, response)?;
-        }
+        self.layer.respond_as(now, id, response, stateless)?;
         if is_final {
             self.unanswered.remove(&id);
         }
