@@ -606,11 +606,17 @@ fn parse(buf: Bytes, mode: Mode, limits: &Limits, fields_capacity: usize) -> Res
         // Known names are letters and `-`, and the case-folded match
         // admits exactly those bytes, so a match is a valid token. Anything
         // else takes the byte-by-byte path, which also names the defect.
-        let colon = scan::find_byte(b, pos, b':');
+        // The first eight bytes are loaded once: most names end in them, so
+        // they give both the colon and the name's word.
+        let ahead = b.get(pos..).and_then(<[u8]>::first_chunk::<8>);
+        let colon = match ahead.and_then(|w| scan::first_in_word(w, b':')) {
+            Some(at) => Some(pos + at),
+            None => scan::find_byte(b, pos, b':'),
+        };
         let (kind, name_end, i) = match colon {
             Some(c) if c > pos => {
                 let name = &b[pos..c];
-                let kind = match b.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+                let kind = match ahead {
                     Some(ahead) => HeaderName::from_bytes_ahead(name, ahead),
                     None => HeaderName::from_bytes(name),
                 };

@@ -15,6 +15,13 @@ const fn zero_bytes(x: u64) -> u64 {
     x.wrapping_sub(LO) & !x & HI
 }
 
+/// The index of the first `needle` in `word`, if any.
+#[inline(always)]
+pub(crate) fn first_in_word(word: &[u8; 8], needle: u8) -> Option<usize> {
+    let hits = zero_bytes(u64::from_le_bytes(*word) ^ (LO * u64::from(needle)));
+    (hits != 0).then(|| (hits.trailing_zeros() / 8) as usize)
+}
+
 /// The index of the first `needle` at or after `i`.
 #[inline(always)]
 pub(crate) fn find_byte(b: &[u8], mut i: usize, needle: u8) -> Option<usize> {
@@ -94,6 +101,22 @@ mod tests {
                 assert!(!has_byte(&b, b'\r'));
             }
             assert_eq!(find_byte(&vec![b'a'; len], 0, b'\n'), None);
+        }
+    }
+
+    #[test]
+    fn finds_the_first_in_a_word() {
+        for at in 0..8 {
+            for later in at..8 {
+                let mut w = [b'a'; 8];
+                w[at] = b':';
+                w[later] = b':';
+                assert_eq!(first_in_word(&w, b':'), Some(at));
+                // Bytes one above and below the needle are not it.
+                w = [b';'; 8];
+                w[at] = b'9';
+                assert_eq!(first_in_word(&w, b':'), None);
+            }
         }
     }
 
