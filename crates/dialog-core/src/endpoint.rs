@@ -105,17 +105,18 @@ impl IncomingRequest {
 
     /// Answers with a response built elsewhere.
     pub async fn respond(&self, response: Message) -> Result<(), Error> {
-        let (tx, rx) = oneshot::channel();
-        let cmd = Command::Respond(self.id, response, tx);
-        self.shard.send(cmd).await.map_err(|_| Error::Stopped)?;
-        rx.await.map_err(|_| Error::Stopped)?
+        self.send_response(response, false).await
     }
 
     /// Answers with a final response built elsewhere and keeps no
     /// transaction state (see [`Handled::RespondStateless`]).
     pub async fn respond_stateless(&self, response: Message) -> Result<(), Error> {
+        self.send_response(response, true).await
+    }
+
+    async fn send_response(&self, response: Message, stateless: bool) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
-        let cmd = Command::RespondStateless(self.id, response, tx);
+        let cmd = Command::Respond(self.id, response, stateless, tx);
         self.shard.send(cmd).await.map_err(|_| Error::Stopped)?;
         rx.await.map_err(|_| Error::Stopped)?
     }

@@ -857,7 +857,10 @@ impl DialogLayer {
             let tag = creates
                 .then(|| response.tag(HeaderName::To).map(str::to_owned))
                 .flatten();
-            let sent = if stateless && !flow && !self.server_invites.contains_key(&id) {
+            // The transaction layer answers any INVITE, or a transaction
+            // that has sent something, with state; a response that may
+            // create a subscription is kept here for its dialog.
+            let sent = if stateless && !flow {
                 self.tx.send_response_stateless(now, id, response)
             } else {
                 self.tx.send_response(now, id, response)

@@ -31,8 +31,8 @@ pub(crate) enum Command {
     Send(Message, Option<Target>, oneshot::Sender<Opened>),
     InDialog(DialogId, Method, Edit, oneshot::Sender<Opened>),
     Answer(TransactionId, StatusCode, Edit, Done),
-    Respond(TransactionId, Message, Done),
-    RespondStateless(TransactionId, Message, Done),
+    /// A response built elsewhere; `true`: sent statelessly where allowed.
+    Respond(TransactionId, Message, bool, Done),
     Cancel(TransactionId, Done),
     Count(oneshot::Sender<usize>),
     /// Refuse new requests outside dialogs; reply once idle or at the
@@ -216,11 +216,8 @@ impl Shard {
                     .and_then(|m| self.respond(now, id, m, false));
                 let _ = reply.send(r);
             }
-            Command::Respond(id, response, reply) => {
-                let _ = reply.send(self.respond(now, id, response, false));
-            }
-            Command::RespondStateless(id, response, reply) => {
-                let _ = reply.send(self.respond(now, id, response, true));
+            Command::Respond(id, response, stateless, reply) => {
+                let _ = reply.send(self.respond(now, id, response, stateless));
             }
             Command::Cancel(id, reply) => {
                 let _ = reply.send(self.layer.cancel(now, id));
@@ -233,6 +230,14 @@ impl Shard {
                 None => self.draining = Some((now + grace, vec![reply])),
             },
             Command::Stop => self.stopped = true,
+        }
+    }
+
+    /// A responder's answer given as it handled the request: sent now, a
+    /// failure only logged (there is no one to return it to).
+    fn respond_now(&mut self, now: Instant, id: TransactionId, response: Message, stateless: bool) {
+        if let Err(e) = self.respond(now, id, response, stateless) {
+            tracing::debug!(%e, "responder's answer not sent");
         }
     }
 
@@ -316,16 +321,10 @@ impl Shard {
                     Some(responder) if incoming.dialog.is_none() => {
                         match responder.handle(incoming) {
                             Handled::Respond(response) => {
-                                if let Err(e) = self.respond(now, id, response, false) {
-                                    tracing::debug!(%e, "responder's answer not sent");
-                                }
-                                return;
+                                return self.respond_now(now, id, response, false);
                             }
                             Handled::RespondStateless(response) => {
-                                if let Err(e) = self.respond(now, id, response, true) {
-                                    tracing::debug!(%e, "responder's answer not sent");
-                                }
-                                return;
+                                return self.respond_now(now, id, response, true);
                             }
                             Handled::Later => {
                                 self.unanswered.insert(id);

@@ -43,9 +43,8 @@ pub(crate) fn find_byte(b: &[u8], mut i: usize, needle: u8) -> Option<usize> {
         i += 16;
     }
     if let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        let hits = word(chunk);
-        if hits != 0 {
-            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        if let Some(at) = first_in_word(chunk, needle) {
+            return Some(i + at);
         }
         i += 8;
     }

@@ -268,7 +268,8 @@ pub fn quote(s: &str) -> String {
 pub(crate) fn find_top_level(s: &[u8], from: usize, delim: u8) -> Option<usize> {
     // Most values hold no delimiter at all (one Via, one Contact): one
     // single-byte scan tells, before the three-byte one below.
-    let mut i = crate::scan::find_byte(s, from, delim).map(|_| from)?;
+    crate::scan::find_byte(s, from, delim)?;
+    let mut i = from;
     loop {
         // Jump to the next byte that matters, eight bytes per step.
         i = crate::scan::find_any(s, i, [delim, b'"', b'<'])?;

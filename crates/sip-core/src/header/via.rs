@@ -139,8 +139,8 @@ impl Via<'_> {
         let rest = field
             .strip_prefix(b"SIP/2.0/")
             .or_else(|| field.strip_prefix(b"sip/2.0/"))?;
-        let end = rest.iter().position(|&c| !text::is_token_byte(c))?;
-        if end == 0 || !matches!(rest[end], b' ' | b'\t') {
+        let end = text::span_of(rest, 0, text::class::TOKEN);
+        if end == 0 || !matches!(rest.get(end), Some(b' ' | b'\t')) {
             return None;
         }
         let transport = std::str::from_utf8(&rest[..end]).ok()?;
