@@ -292,18 +292,29 @@ impl Registrar {
             .headers_of::<Contact<'_>>()
             .collect::<Result<_, _>>()
             .map_err(|_| bad.clone())?;
-        // Out of order: same Call-ID, CSeq not higher (step 7).
-        let in_order = |b: &Binding| b.call_id != call_id || cseq > b.cseq;
+        // Step 7: a binding this Call-ID wrote with a higher CSeq makes the
+        // request out of order. The same Call-ID and CSeq is the request
+        // that wrote it, again (§8.1.1.5): a retransmission, which the
+        // registrar answers without a transaction's memory of its first
+        // answer (see `Registrar::stateless_tag`), so it changes nothing
+        // and is answered with the bindings as they are.
+        let later = |b: &Binding| b.call_id == call_id && cseq < b.cseq;
+        let again = |b: &Binding| b.call_id == call_id && cseq == b.cseq;
 
         if contacts.iter().any(Contact::is_star) {
             if contacts.len() != 1 || header_expires != Some(0) {
                 return Err(bad);
             }
             let live: Vec<&Binding> = current.iter().filter(|b| !b.expired(now)).collect();
-            if !live.iter().all(|b| in_order(b)) {
+            if live.iter().any(|b| later(b)) {
                 return Err(bad);
             }
-            return Ok(live.into_iter().cloned().map(Change::Remove).collect());
+            return Ok(live
+                .into_iter()
+                .filter(|b| !again(b))
+                .cloned()
+                .map(Change::Remove)
+                .collect());
         }
 
         let path: Vec<String> = request
@@ -362,10 +373,10 @@ impl Registrar {
                         && instance.is_none()
                         && Uri::parse(&b.contact).is_ok_and(|s| s.equivalent(&uri)))
             });
-            if let Some(b) = existing
-                && !in_order(b)
-            {
-                return Err(bad);
+            match existing {
+                Some(b) if later(b) => return Err(bad),
+                Some(b) if again(b) => continue,
+                _ => {}
             }
             // A contact listed twice: the last one wins.
             let key = existing.map_or(key, |b| b.key.clone());

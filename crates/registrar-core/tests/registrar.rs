@@ -221,9 +221,21 @@ async fn expiry_limits_wildcard_and_ordering() {
     assert_eq!(contacts(&r), ["<sip:a@192.0.2.1>;expires=3600"]);
     // The same Call-ID with an old CSeq is out of order; another Call-ID is not.
     let r = rig
-        .register(t(1), "c1", 2, &["Contact: <sip:a@192.0.2.1>"])
+        .register(t(1), "c1", 1, &["Contact: <sip:a@192.0.2.1>"])
         .await;
     assert_eq!(code(&r), 400);
+    // The same Call-ID and CSeq is the request that wrote the binding,
+    // retransmitted: answered with the binding as it is (not renewed).
+    let r = rig
+        .register(
+            t(1),
+            "c1",
+            2,
+            &["Contact: <sip:a@192.0.2.1>", "Expires: 99999"],
+        )
+        .await;
+    assert_eq!(code(&r), 200);
+    assert_eq!(contacts(&r), ["<sip:a@192.0.2.1>;expires=3599"]);
     let r = rig
         .register(t(1), "c9", 1, &["Contact: <sip:b@192.0.2.1>"])
         .await;

@@ -258,12 +258,11 @@ impl Server {
         realm: &str,
         stale: bool,
         token_error: Option<&TokenError>,
+        tag: &str,
     ) -> Option<Message> {
         self.counters.challenges.increment(1);
         let values = lock(&self.digest).challenges(SystemTime::now(), realm, stale);
-        // Sent statelessly (see `Answering`), so tagged as such.
-        let tag = lock(&self.registrar).stateless_tag(request);
-        let mut b = response_to(request, StatusCode::UNAUTHORIZED, Some(&tag));
+        let mut b = response_to(request, StatusCode::UNAUTHORIZED, Some(tag));
         for v in values {
             b = b.header_text("WWW-Authenticate", &v);
         }
@@ -317,7 +316,7 @@ impl Server {
             }
             Err(e) => {
                 self.failed(source, &aor.user);
-                return Err(self.challenge(request, realm, false, Some(&e)));
+                return Err(self.challenge(request, realm, false, Some(&e), tag));
             }
         };
         let (user, domain) = account_of(&identity.user, &aor.domain);
@@ -385,9 +384,9 @@ impl Server {
         let attempt = match ours {
             Some(Ok(a)) => a,
             Some(Err(why)) => {
-                return Err(self.challenge(request, realm, why.is_stale(), None));
+                return Err(self.challenge(request, realm, why.is_stale(), None, tag));
             }
-            None => return Err(self.challenge(request, realm, false, None)),
+            None => return Err(self.challenge(request, realm, false, None, tag)),
         };
         if lock(&self.limiter).user_banned(Instant::now(), &attempt.username) {
             self.counters.refused_banned.increment(1);
@@ -412,14 +411,15 @@ impl Server {
                 if why.is_failure() {
                     self.failed(source, &attempt.username);
                 }
-                Err(self.challenge(request, realm, why.is_stale(), None))
+                Err(self.challenge(request, realm, why.is_stale(), None, tag))
             }
         }
     }
 
     async fn register(&self, request: &Message, source: &Target) -> Option<Message> {
         let ip = source.addr.ip();
-        let tag = lock(&self.registrar).tag();
+        // Every answer goes out statelessly (see `Server::answer`).
+        let tag = lock(&self.registrar).stateless_tag(request);
         let aor = match lock(&self.registrar).check(request, &tag) {
             Ok(aor) => aor,
             Err(response) => return response,
@@ -472,10 +472,16 @@ impl Server {
     }
 
     /// The response to `request` (none for an ACK), and whether it goes
-    /// out statelessly (RFC 3261 §8.2.7): the refusal of a banned source
-    /// and every challenge, which answer requests not (or no longer)
-    /// authenticated, so that scanners and password-guessing floods leave
-    /// no transaction state behind for 64·T1 each.
+    /// out statelessly (RFC 3261 §8.2.7). Every answer to a REGISTER does,
+    /// as a stateless registrar's do: no transaction state is kept for
+    /// 64·T1 after it (a registrar's server transactions, each holding its
+    /// response, were most of its memory and an eighth of its CPU), and
+    /// scanners and password-guessing floods leave none behind. A
+    /// retransmitted REGISTER is processed again, with the same To tag:
+    /// the same Call-ID and CSeq change nothing and get the bindings as
+    /// they are (registrar-core), and a digest answer already accepted is a
+    /// replayed nonce-count, which gets a fresh challenge (not a failed
+    /// attempt), so the phone authenticates once more.
     async fn answer(&self, request: &Message, source: &Target) -> Option<Answer> {
         let response = match request.method() {
             Some(Method::Register) => {
@@ -506,7 +512,7 @@ impl Server {
                 self.reply(request, StatusCode::METHOD_NOT_ALLOWED, &tag)
             }
         }?;
-        let stateless = response.status() == Some(StatusCode::UNAUTHORIZED);
+        let stateless = request.method() == Some(&Method::Register);
         Some(Answer {
             response,
             stateless,

@@ -507,9 +507,15 @@ fn stale_nonces_expiry_and_bans() {
     assert!(stale, "{r:?}");
 
     // A fresh answer succeeds; the 2-second binding then expires on time.
-    let (ok, _) = phone.register(&mut dave, "dave", 3, &contact(5075, 2), strongest);
+    let (ok, answered) = phone.register(&mut dave, "dave", 3, &contact(5075, 2), strongest);
     assert_eq!(code(&ok), 200);
     assert_eq!(contacts(&ok), ["<sip:phone@127.0.0.1:5075>;expires=2"]);
+    // The 200 went out statelessly too: its request retransmitted is
+    // processed again, its nonce-count a replay. A fresh challenge (the
+    // same To tag), and not a failed attempt (the metrics below).
+    let again = phone.exchange(&answered);
+    assert_eq!(code(&again), 401);
+    assert_eq!(again.tag(HeaderName::To), ok.tag(HeaderName::To));
     std::thread::sleep(Duration::from_millis(3500));
     let (q, _) = phone.register(&mut dave, "dave", 10, &[], strongest);
     assert_eq!(code(&q), 200);
@@ -575,6 +581,43 @@ fn stale_nonces_expiry_and_bans() {
 /// (HTTPS, keys generated here) register the account their user claim
 /// names; expired, wrong-audience, someone else's and disabled accounts'
 /// tokens do not.
+#[test]
+fn a_retransmitted_register_is_answered_again_and_changes_nothing() {
+    let dir = temp_dir("retransmit");
+    let mut reg = Registrar::configure(&dir, "[auth]\nenabled = false\n");
+    reg.start();
+    let phone = Phone::new("127.0.0.1", reg.port);
+    let request = phone.request("REGISTER", "erin", 7, &contact(5077, 600));
+    let first = phone.exchange(&request);
+    assert_eq!(code(&first), 200, "{first:?}");
+    assert_eq!(contacts(&first), ["<sip:phone@127.0.0.1:5077>;expires=600"]);
+    // No transaction state holds the first 200: the same request, a second
+    // later, is processed again. The same Call-ID and CSeq are the request
+    // that wrote the binding (RFC 3261 §8.1.1.5), so it gets the binding
+    // as it is (not renewed) and the same To tag.
+    std::thread::sleep(Duration::from_millis(1100));
+    let again = phone.exchange(&request);
+    assert_eq!(code(&again), 200, "{again:?}");
+    assert_eq!(again.tag(HeaderName::To), first.tag(HeaderName::To));
+    let listed = contacts(&again);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(
+        listed[0].starts_with("<sip:phone@127.0.0.1:5077>;expires=59"),
+        "{listed:?}"
+    );
+    // An older CSeq of the same Call-ID is out of order (step 7).
+    let older = phone.request("REGISTER", "erin", 6, &contact(5077, 600));
+    assert_eq!(code(&phone.exchange(&older)), 400);
+    // A newer one renews it.
+    let newer = phone.request("REGISTER", "erin", 8, &contact(5077, 600));
+    let renewed = phone.exchange(&newer);
+    assert_eq!(
+        contacts(&renewed),
+        ["<sip:phone@127.0.0.1:5077>;expires=600"]
+    );
+    reg.stop();
+}
+
 #[test]
 fn bearer_tokens_from_a_keycloak_realm() {
     use sip_test::idp::{Algorithm, REALM, TestIdp};
