@@ -19,8 +19,8 @@
 #     (PSS; Kamailio's usrloc lives in shared memory, so summing RSS over its
 #     processes would count it many times) over MEM_USERS new bindings,
 #     read SETTLE seconds after the load so that what only lives while a
-#     request is handled (rvoip's server transactions stay 32 s, Timer J,
-#     to absorb retransmissions) is gone and only the bindings remain.
+#     request is handled is gone and only the bindings remain (rvoip answers
+#     REGISTER statelessly, as Kamailio does, so no 32-s Timer J state).
 # Users: USERS for the rate and CPU runs, MEM_USERS for memory; every
 # server has all of them (rvoip in SQLite by `rvoip user import --sip-only`,
 # Kamailio in an htable loaded from db_text), with HA1 values only.
