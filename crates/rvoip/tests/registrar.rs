@@ -615,6 +615,35 @@ fn a_retransmitted_register_is_answered_again_and_changes_nothing() {
         contacts(&renewed),
         ["<sip:phone@127.0.0.1:5077>;expires=600"]
     );
+
+    // Over TCP the stateless answer goes back on the request's connection.
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", reg.port)).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let local = tcp.local_addr().expect("addr");
+    let request = format!(
+        "REGISTER sip:127.0.0.1:{port} SIP/2.0\r\n\
+         Via: SIP/2.0/TCP {local};branch=z9hG4bKtcp1\r\nMax-Forwards: 70\r\n\
+         From: <sip:frank@127.0.0.1>;tag=tf\r\nTo: <sip:frank@127.0.0.1>\r\n\
+         Call-ID: frank-tcp@test\r\nCSeq: 1 REGISTER\r\n\
+         Contact: <sip:phone@{local};transport=tcp>;expires=600\r\nContent-Length: 0\r\n\r\n",
+        port = reg.port
+    );
+    tcp.write_all(request.as_bytes()).expect("send");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tcp.read(&mut buf).expect("read");
+        assert!(n > 0, "the registrar closed the connection");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let r = Message::parse(bytes::Bytes::from(got)).expect("parses");
+    assert_eq!(code(&r), 200, "{r:?}");
+    assert_eq!(
+        contacts(&r),
+        [format!("<sip:phone@{local};transport=tcp>;expires=600")]
+    );
     reg.stop();
 }
 
