@@ -25,7 +25,7 @@
 # server has all of them (rvoip in SQLite by `rvoip user import --sip-only`,
 # Kamailio in an htable loaded from db_text), with HA1 values only.
 # Servers: Kamailio (usrloc in memory only, db_mode 0), rvoip with its
-# defaults (bindings in memory, written behind to SQLite every 100 ms, so
+# defaults (bindings in memory, written behind to SQLite every second, so
 # they survive a restart), and rvoip-mem with `[location] store = "memory"`
 # (no persistence, as Kamailio here). All three run at once, each on its
 # own port, and are measured one after the other.

@@ -47,7 +47,7 @@ impl Default for LocationSection {
         LocationSection {
             store: "database".into(),
             cache: true,
-            write_interval_ms: 100,
+            write_interval_ms: 1000,
         }
     }
 }
