@@ -129,9 +129,9 @@ pub enum Handled {
     /// Send this response now.
     Respond(Message),
     /// Send this final response now and keep no transaction state (RFC
-    /// 3261 §8.2.7; see [`DialogLayer::respond_stateless`]): for
-    /// challenges and refusals of unauthenticated requests, so that a
-    /// flood of them holds nothing for 64·T1. A retransmission of the
+    /// 3261 §8.2.7; see [`DialogLayer::respond_stateless`]): for a
+    /// stateless UAS such as a registrar, and for challenges, so that a
+    /// flood of requests holds nothing for 64·T1. A retransmission of the
     /// request comes to the responder again, which must answer it with the
     /// same To tag.
     ///

@@ -820,9 +820,9 @@ impl DialogLayer {
 
     /// Answers a request outside a dialog statelessly (RFC 3261 §8.2.7,
     /// [`TransactionLayer::send_response_stateless`]): the transaction
-    /// ends as the final response leaves, so a flood of unauthenticated
-    /// requests leaves no state behind its challenges. The same request
-    /// must get the same To tag each time. An INVITE, a request inside a
+    /// ends as the final response leaves, so a stateless UAS (a registrar)
+    /// or a flood of challenged requests leaves no state behind. The same
+    /// request must get the same To tag each time. An INVITE, a request inside a
     /// dialog, one that may create a subscription, or one already answered
     /// provisionally is answered as [`respond`](Self::respond) does.
     ///

@@ -417,9 +417,14 @@ impl Server {
     }
 
     async fn register(&self, request: &Message, source: &Target) -> Option<Message> {
+        self.counters.registers.increment(1);
         let ip = source.addr.ip();
-        // Every answer goes out statelessly (see `Server::answer`).
+        // Every answer goes out statelessly (see `answered_statelessly`).
         let tag = lock(&self.registrar).stateless_tag(request);
+        if lock(&self.limiter).source_banned(Instant::now(), ip) {
+            self.counters.refused_banned.increment(1);
+            return self.reply(request, StatusCode::FORBIDDEN, &tag);
+        }
         let aor = match lock(&self.registrar).check(request, &tag) {
             Ok(aor) => aor,
             Err(response) => return response,
@@ -471,32 +476,10 @@ impl Server {
         }
     }
 
-    /// The response to `request` (none for an ACK), and whether it goes
-    /// out statelessly (RFC 3261 §8.2.7). Every answer to a REGISTER does,
-    /// as a stateless registrar's do: no transaction state is kept for
-    /// 64·T1 after it (a registrar's server transactions, each holding its
-    /// response, were most of its memory and an eighth of its CPU), and
-    /// scanners and password-guessing floods leave none behind. A
-    /// retransmitted REGISTER is processed again, with the same To tag:
-    /// the same Call-ID and CSeq change nothing and get the bindings as
-    /// they are (registrar-core), and a digest answer already accepted is a
-    /// replayed nonce-count, which gets a fresh challenge (not a failed
-    /// attempt), so the phone authenticates once more.
-    async fn answer(&self, request: &Message, source: &Target) -> Option<Answer> {
-        let response = match request.method() {
-            Some(Method::Register) => {
-                self.counters.registers.increment(1);
-                if lock(&self.limiter).source_banned(Instant::now(), source.addr.ip()) {
-                    self.counters.refused_banned.increment(1);
-                    let tag = lock(&self.registrar).stateless_tag(request);
-                    let response = self.reply(request, StatusCode::FORBIDDEN, &tag)?;
-                    return Some(Answer {
-                        response,
-                        stateless: true,
-                    });
-                }
-                self.register(request, source).await
-            }
+    /// The response to `request` (none for an ACK).
+    async fn answer(&self, request: &Message, source: &Target) -> Option<Message> {
+        match request.method() {
+            Some(Method::Register) => self.register(request, source).await,
             Some(Method::Ack) => None,
             Some(Method::Options) => {
                 let tag = lock(&self.registrar).tag();
@@ -511,12 +494,7 @@ impl Server {
                 let tag = lock(&self.registrar).tag();
                 self.reply(request, StatusCode::METHOD_NOT_ALLOWED, &tag)
             }
-        }?;
-        let stateless = request.method() == Some(&Method::Register);
-        Some(Answer {
-            response,
-            stateless,
-        })
+        }
     }
 
     /// Removes bindings as they expire, and old failure records.
@@ -609,10 +587,19 @@ impl Server {
     }
 }
 
-/// A response, and whether it is sent statelessly (see [`Server::answer`]).
-struct Answer {
-    response: Message,
-    stateless: bool,
+/// Whether the answer to `request` goes out statelessly (RFC 3261
+/// §8.2.7): every answer to a REGISTER does, as a stateless registrar's
+/// do. No transaction state is kept for 64·T1 after it (a registrar's
+/// server transactions, each holding its response, were most of its memory
+/// and an eighth of its CPU), and scanners and password-guessing floods
+/// leave none behind. A retransmitted REGISTER is processed again, with the
+/// same To tag (`Registrar::stateless_tag`): the same Call-ID and CSeq
+/// change nothing and get the bindings as they are (registrar-core), and a
+/// digest answer already accepted is a replayed nonce-count, which gets a
+/// fresh challenge (not a failed attempt), so the phone authenticates once
+/// more.
+fn answered_statelessly(request: &Message) -> bool {
+    request.method() == Some(&Method::Register)
 }
 
 /// The registrar answers inside the endpoint: a REGISTER whose account
@@ -632,16 +619,18 @@ impl Responder for Answering {
         // (with its own waker) when it has to wait.
         let mut cx = Context::from_waker(Waker::noop());
         match work.as_mut().poll(&mut cx) {
-            Poll::Ready((_, Some(a))) if a.stateless => Handled::RespondStateless(a.response),
-            Poll::Ready((_, Some(a))) => Handled::Respond(a.response),
+            Poll::Ready((incoming, Some(response))) if answered_statelessly(&incoming.request) => {
+                Handled::RespondStateless(response)
+            }
+            Poll::Ready((_, Some(response))) => Handled::Respond(response),
             Poll::Ready((_, None)) => Handled::Later,
             Poll::Pending => {
                 tokio::spawn(async move {
-                    if let (incoming, Some(a)) = work.await {
-                        let _ = if a.stateless {
-                            incoming.respond_stateless(a.response).await
+                    if let (incoming, Some(response)) = work.await {
+                        let _ = if answered_statelessly(&incoming.request) {
+                            incoming.respond_stateless(response).await
                         } else {
-                            incoming.respond(a.response).await
+                            incoming.respond(response).await
                         };
                     }
                 });

@@ -275,10 +275,10 @@ impl TransactionLayer {
     /// A final response from the TU, sent statelessly (RFC 3261 §8.2.7):
     /// the transaction ends as the response leaves and keeps no Timer J
     /// state, so a retransmitted request reaches the TU again as a new
-    /// transaction, to be answered the same way. Meant for challenges and
-    /// refusals of unauthenticated requests, whose floods would otherwise
-    /// hold state for 64·T1 each; the TU must give the same request the
-    /// same To tag every time. Only a non-INVITE server transaction that
+    /// transaction, to be answered the same way. Meant for a stateless UAS
+    /// (a registrar) and for challenges, whose floods would otherwise hold
+    /// state for 64·T1 each; the TU must give the same request the same To
+    /// tag every time. Only a non-INVITE server transaction that
     /// has sent nothing yet ends this way; any other is answered as
     /// [`send_response`](Self::send_response) does.
     pub fn send_response_stateless(
