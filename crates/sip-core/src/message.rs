@@ -726,6 +726,9 @@ fn header_name_slow(b: &[u8], pos: usize) -> Result<(HeaderName, usize, usize)> 
 
 /// Checks `SIP/x.y`; returns an error with 505 for a well-formed other version.
 fn check_version(v: &[u8]) -> Result<()> {
+    if v == b"SIP/2.0" {
+        return Ok(());
+    }
     let ok_shape = v.len() >= 7 && v[..4].eq_ignore_ascii_case(b"SIP/") && {
         let rest = &v[4..];
         let dot = rest.iter().position(|&c| c == b'.');
@@ -800,9 +803,8 @@ fn parse_start_line(b: &[u8], start: usize, stop: usize) -> Result<(StartLine, S
     if uri.is_empty() || uri_tab || version.iter().any(|&c| c == b' ' || c == b'\t') {
         return Err(malformed());
     }
-    let method_str =
-        std::str::from_utf8(&line[..sp1]).map_err(|_| Error::bad_request("Malformed method"))?;
-    let method = Method::parse(method_str).ok_or_else(|| Error::bad_request("Malformed method"))?;
+    let method =
+        Method::from_bytes(&line[..sp1]).ok_or_else(|| Error::bad_request("Malformed method"))?;
     check_version(version)?;
     if uri[0] == b'<' || !uri_visible {
         return Err(Error::bad_request("Malformed Request-URI"));

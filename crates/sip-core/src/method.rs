@@ -44,23 +44,34 @@ pub enum Method {
 impl Method {
     /// Parses a method token. Returns `None` when `s` is not a token.
     pub fn parse(s: &str) -> Option<Method> {
-        Some(match s {
-            "INVITE" => Method::Invite,
-            "ACK" => Method::Ack,
-            "BYE" => Method::Bye,
-            "CANCEL" => Method::Cancel,
-            "REGISTER" => Method::Register,
-            "OPTIONS" => Method::Options,
-            "PRACK" => Method::Prack,
-            "UPDATE" => Method::Update,
-            "SUBSCRIBE" => Method::Subscribe,
-            "NOTIFY" => Method::Notify,
-            "REFER" => Method::Refer,
-            "MESSAGE" => Method::Message,
-            "INFO" => Method::Info,
-            "PUBLISH" => Method::Publish,
-            _ if is_token(s) => Method::Extension(s.into()),
-            _ => return None,
+        Self::from_bytes(s.as_bytes())
+    }
+
+    /// Parses a method token from bytes (a request line before any UTF-8
+    /// check): a token is ASCII, so anything else is `None`.
+    pub fn from_bytes(b: &[u8]) -> Option<Method> {
+        Some(match b {
+            b"INVITE" => Method::Invite,
+            b"ACK" => Method::Ack,
+            b"BYE" => Method::Bye,
+            b"CANCEL" => Method::Cancel,
+            b"REGISTER" => Method::Register,
+            b"OPTIONS" => Method::Options,
+            b"PRACK" => Method::Prack,
+            b"UPDATE" => Method::Update,
+            b"SUBSCRIBE" => Method::Subscribe,
+            b"NOTIFY" => Method::Notify,
+            b"REFER" => Method::Refer,
+            b"MESSAGE" => Method::Message,
+            b"INFO" => Method::Info,
+            b"PUBLISH" => Method::Publish,
+            _ => {
+                let s = std::str::from_utf8(b).ok()?;
+                if !is_token(s) {
+                    return None;
+                }
+                Method::Extension(s.into())
+            }
         })
     }
 

@@ -1,8 +1,12 @@
-//! Word-at-a-time byte searches for the hot parsing loops.
+//! Byte searches for the hot parsing loops.
 //!
-//! Header lines are short (most under 64 bytes), where a SIMD search costs
-//! more to set up than it saves; reading eight bytes as one `u64` and
-//! testing them together needs no set-up and no `unsafe`.
+//! Header lines are short (most under 64 bytes). On x86-64 a single-byte
+//! search of sixteen bytes or more uses memchr's SSE2 searcher directly
+//! (every x86-64 CPU has SSE2, so there is no run-time dispatch), handed at
+//! most 63 bytes at a time: from 64 on it unrolls four vectors at once,
+//! which costs more than it saves when the byte is one line away. Anything
+//! shorter, the multi-byte searches, and other targets read eight bytes as
+//! one `u64` and test them together: no set-up and no `unsafe`.
 
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
@@ -24,7 +28,29 @@ pub(crate) fn first_in_word(word: &[u8; 8], needle: u8) -> Option<usize> {
 
 /// The index of the first `needle` at or after `i`.
 #[inline(always)]
-pub(crate) fn find_byte(b: &[u8], mut i: usize, needle: u8) -> Option<usize> {
+pub(crate) fn find_byte(b: &[u8], i: usize, needle: u8) -> Option<usize> {
+    // Windows of 63 bytes keep memchr on its one-vector path (see the
+    // module documentation); a line end is rarely further away.
+    #[cfg(target_arch = "x86_64")]
+    if let Some(one) = memchr::arch::x86_64::sse2::memchr::One::new(needle) {
+        let mut from = i;
+        while let Some(rest) = b.get(from..)
+            && rest.len() >= 16
+        {
+            let window = &rest[..rest.len().min(63)];
+            if let Some(at) = one.find(window) {
+                return Some(from + at);
+            }
+            from += window.len();
+        }
+        return find_byte_swar(b, from, needle);
+    }
+    find_byte_swar(b, i, needle)
+}
+
+/// [`find_byte`] a word at a time.
+#[inline(always)]
+fn find_byte_swar(b: &[u8], mut i: usize, needle: u8) -> Option<usize> {
     let pattern = LO * u64::from(needle);
     let word = |c: &[u8; 8]| zero_bytes(u64::from_le_bytes(*c) ^ pattern);
     // Sixteen bytes per step: one branch for both words.
@@ -100,6 +126,23 @@ mod tests {
                 assert!(!has_byte(&b, b'\r'));
             }
             assert_eq!(find_byte(&vec![b'a'; len], 0, b'\n'), None);
+        }
+        // Past the first 63-byte window, and at the edges of later ones.
+        for len in [64, 126, 127, 128, 200] {
+            for at in [0, 15, 16, 62, 63, 64, 125, 126, 127, len - 1] {
+                if at >= len {
+                    continue;
+                }
+                let mut b = vec![b'a'; len];
+                b[at] = b'\n';
+                for from in [0, 1, at.saturating_sub(17), at]
+                    .into_iter()
+                    .filter(|&f| f <= at)
+                {
+                    assert_eq!(find_byte(&b, from, b'\n'), Some(at), "len {len} at {at}");
+                }
+                assert_eq!(find_byte(&b, at + 1, b'\n'), None, "len {len} at {at}");
+            }
         }
     }
 
