@@ -24,11 +24,13 @@
 # Users: USERS for the rate and CPU runs, MEM_USERS for memory; every
 # server has all of them (rvoip in SQLite by `rvoip user import --sip-only`,
 # Kamailio in an htable loaded from db_text), with HA1 values only.
-# Servers: Kamailio (usrloc in memory only, db_mode 0), rvoip with its
-# defaults (bindings in memory, written behind to SQLite every second, so
-# they survive a restart), and rvoip-mem with `[location] store = "memory"`
-# (no persistence, as Kamailio here). All three run at once, each on its
-# own port, and are measured one after the other.
+# Servers, like for like in pairs: Kamailio (usrloc in memory only,
+# db_mode 0) and rvoip-mem (`[location] store = "memory"`); kamailio-db
+# (usrloc written back to SQLite every second: db_mode 2, timer_interval 1,
+# WAL) and rvoip with its defaults (bindings in memory, written behind to
+# SQLite every second, so they survive a restart). All four run at once,
+# each on its own port, and are measured one after the other; each is
+# reported against Kamailio, and rvoip's defaults also against kamailio-db.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,12 +44,16 @@ SETTLE=${SETTLE:-40}
 KPORT=${KPORT:-25060}
 RPORT=${RPORT:-25070}
 MPORT=${MPORT:-25080}
+DPORT=${DPORT:-25090}
 RVOIP_STORE=${RVOIP_STORE:-}
 WORK=$(mktemp -d /tmp/rvoip-bench-registrar.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 
 command -v sipp >/dev/null || { echo "sipp is missing (apt install sip-tester)"; exit 2; }
 command -v kamailio >/dev/null || { echo "kamailio is missing (apt install kamailio)"; exit 2; }
+command -v sqlite3 >/dev/null || { echo "sqlite3 is missing (apt install sqlite3)"; exit 2; }
+KAMSQL=/usr/share/kamailio/db_sqlite
+[ -f "$KAMSQL/usrloc-create.sql" ] || { echo "Kamailio's SQLite module is missing (apt install kamailio-sqlite-modules)"; exit 2; }
 cargo build --release -q -p rvoip
 RVOIP=target/release/rvoip
 
@@ -90,8 +96,15 @@ sed -e "s|:$RPORT\"|:$MPORT\"|" "$WORK/rvoip.toml" > "$WORK/rvoip-mem.toml"
 printf '[location]\nstore = "memory"\n' >> "$WORK/rvoip-mem.toml"
 if [ -n "$RVOIP_STORE" ]; then printf '[location]\nstore = "%s"\n' "$RVOIP_STORE" >> "$WORK/rvoip.toml"; fi
 $RVOIP user --config "$WORK/rvoip.toml" import --sip-only "$WORK/import.txt"
-sed -e "s|DBTEXT_DIR|$WORK/dbtext|" -e "s|KAMAILIO_PORT|$KPORT|" \
-  bench/kamailio/registrar-auth.cfg > "$WORK/kamailio.cfg"
+kamcfg() {
+  sed -e "s|DBTEXT_DIR|$WORK/dbtext|" -e "s|KAMAILIO_PORT|$1|" \
+    -e "s|SQLITE_FILE|$WORK/kamailio.db|" -e "s|CTL_SOCKET|$WORK/kamailio-$1.ctl|" \
+    bench/kamailio/registrar-auth.cfg > "$WORK/kamailio-$1.cfg"
+}
+kamcfg "$KPORT"
+kamcfg "$DPORT"
+cat "$KAMSQL/standard-create.sql" "$KAMSQL/usrloc-create.sql" | sqlite3 "$WORK/kamailio.db"
+sqlite3 "$WORK/kamailio.db" "PRAGMA journal_mode=WAL" >/dev/null
 
 # Every process of the tree rooted at $1.
 tree() {
@@ -137,17 +150,19 @@ print(*(v[h.index(k)] for k in ("SuccessfulCall(C)", "FailedCall(C)", "Retransmi
 PY
 }
 
-kamailio -DD -E -f "$WORK/kamailio.cfg" -n 4 -m 2048 -M 8 2> "$WORK/kamailio.log" &
+kamailio -DD -E -f "$WORK/kamailio-$KPORT.cfg" -n 4 -m 2048 -M 8 2> "$WORK/kamailio.log" &
 KPID=$!
+kamailio -DD -E -f "$WORK/kamailio-$DPORT.cfg" -n 4 -m 2048 -M 8 -A WITH_SQLITE 2> "$WORK/kamailio-db.log" &
+DPID=$!
 $RVOIP registrar --config "$WORK/rvoip.toml" > "$WORK/rvoip.log" 2>&1 &
 RPID=$!
 $RVOIP registrar --config "$WORK/rvoip-mem.toml" > "$WORK/rvoip-mem.log" 2>&1 &
 MPID=$!
 sleep 5
 
-declare -A NAME=([$KPORT]=kamailio [$RPORT]=rvoip [$MPORT]=rvoip-mem)
-declare -A PID=([$KPORT]=$KPID [$RPORT]=$RPID [$MPORT]=$MPID)
-PORTS="$KPORT $RPORT $MPORT"
+declare -A NAME=([$KPORT]=kamailio [$DPORT]=kamailio-db [$RPORT]=rvoip [$MPORT]=rvoip-mem)
+declare -A PID=([$KPORT]=$KPID [$DPORT]=$DPID [$RPORT]=$RPID [$MPORT]=$MPID)
+PORTS="$KPORT $DPORT $RPORT $MPORT"
 echo "== memory: $MEM_USERS new bindings at 2000/s, read ${SETTLE}s later"
 for port in $PORTS; do
   before=$(pss "${PID[$port]}")
@@ -176,6 +191,8 @@ for port in $PORTS; do
   # shellcheck disable=SC2086
   echo "${NAME[$port]}: median $m CPU-seconds per 10,000 registrations (${CPU[$port]# }); $(python3 -c "print(f'{$m/$(median ${CPU[$KPORT]}):.2f}')")x Kamailio's"
 done
+# shellcheck disable=SC2086
+echo "rvoip (defaults) against kamailio-db, both persistent: $(python3 -c "print(f'{$(median ${CPU[$RPORT]})/$(median ${CPU[$DPORT]}):.2f}')")x"
 
 echo "== highest failure-free rate (${RUN_SECONDS}s per step)"
 for port in $PORTS; do
