@@ -453,16 +453,27 @@ impl Registrar {
 
     /// After the changes are stored: arms expiry timers and queues events.
     pub fn commit(&mut self, changes: Vec<Change>) {
+        self.watch(&changes);
         for c in changes {
-            if let Change::Add(b) | Change::Refresh(b) = &c {
-                self.arm(&b.aor, b.expires);
-            }
             self.events.push_back(match c {
                 Change::Add(b) => RegistrationEvent::Registered(b),
                 Change::Refresh(b) => RegistrationEvent::Refreshed(b),
                 Change::Remove(b) => RegistrationEvent::Removed(b),
                 Change::Expire(b) => RegistrationEvent::Expired(b),
             });
+        }
+    }
+
+    /// What [`commit`](Registrar::commit) does but the events: arms the
+    /// expiry timers of `changes`. For a caller that counts the changes
+    /// itself and hands them on to a store (which may keep them); it may
+    /// come before they are stored, since a timer for a binding that is not
+    /// there finds nothing due.
+    pub fn watch(&mut self, changes: &[Change]) {
+        for c in changes {
+            if let Change::Add(b) | Change::Refresh(b) = c {
+                self.arm(&b.aor, b.expires);
+            }
         }
     }
 

@@ -21,6 +21,16 @@ pub trait LocationStore: Send + Sync {
     /// Applies `changes` (all for one AOR) at once.
     fn apply(&self, changes: &[Change]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// [`apply`](LocationStore::apply) for a caller done with `changes`:
+    /// a store that keeps them for later (write-behind) takes them instead
+    /// of copying each binding.
+    fn apply_owned(
+        &self,
+        changes: Vec<Change>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move { self.apply(&changes).await }
+    }
+
     /// Every binding (to arm expiry timers at start-up).
     fn all(&self) -> impl Future<Output = Result<Vec<Binding>, StoreError>> + Send;
 }
@@ -194,8 +204,9 @@ pub struct CachedStore<S> {
     memory: MemoryStore,
     backing: S,
     write_behind: bool,
-    /// Changes not yet written, the last one per binding.
-    pending: Mutex<HashMap<(String, String), Change>>,
+    /// Changes not yet written, oldest first (the backing store keeps the
+    /// last one per binding).
+    pending: Mutex<Vec<Change>>,
 }
 
 impl<S: LocationStore> CachedStore<S> {
@@ -213,7 +224,7 @@ impl<S: LocationStore> CachedStore<S> {
             memory,
             backing,
             write_behind: false,
-            pending: Mutex::new(HashMap::new()),
+            pending: Mutex::new(Vec::new()),
         })
     }
 
@@ -229,15 +240,20 @@ impl<S: LocationStore> CachedStore<S> {
         &self.backing
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Change>> {
+    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<Change>> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Writes the changes made since the last flush in one batch; returns
-    /// how many bindings it wrote. On failure the changes stay pending
-    /// (unless newer ones replaced them) for the next flush.
+    /// how many it wrote. On failure they stay pending for the next flush,
+    /// reduced to the last change per binding (so a store that stays down
+    /// holds at most one change per binding, not every registration).
     pub async fn flush(&self) -> Result<usize, StoreError> {
-        let batch: Vec<Change> = std::mem::take(&mut *self.pending()).into_values().collect();
+        let batch = {
+            let mut pending = self.pending();
+            let room = pending.len();
+            std::mem::replace(&mut *pending, Vec::with_capacity(room))
+        };
         if batch.is_empty() {
             return Ok(0);
         }
@@ -245,14 +261,35 @@ impl<S: LocationStore> CachedStore<S> {
             Ok(()) => Ok(batch.len()),
             Err(e) => {
                 let mut pending = self.pending();
-                for c in batch {
-                    let b = c.binding();
-                    pending.entry((b.aor.clone(), b.key.clone())).or_insert(c);
-                }
+                let newer = std::mem::take(&mut *pending);
+                *pending = last_per_binding(batch.into_iter().chain(newer));
                 Err(e)
             }
         }
     }
+
+    fn keep(&self, changes: impl IntoIterator<Item = Change>) {
+        self.pending().extend(changes);
+    }
+}
+
+/// `changes` (oldest first) without those a later change to the same
+/// binding replaces, in their order.
+fn last_per_binding(changes: impl Iterator<Item = Change>) -> Vec<Change> {
+    let all: Vec<Change> = changes.collect();
+    let mut last: HashMap<(&str, &str), usize> = HashMap::with_capacity(all.len());
+    for (i, c) in all.iter().enumerate() {
+        let b = c.binding();
+        last.insert((b.aor.as_str(), b.key.as_str()), i);
+    }
+    let mut keep = vec![false; all.len()];
+    for i in last.into_values() {
+        keep[i] = true;
+    }
+    all.into_iter()
+        .zip(keep)
+        .filter_map(|(c, k)| k.then_some(c))
+        .collect()
 }
 
 impl<S: LocationStore> LocationStore for CachedStore<S> {
@@ -262,15 +299,20 @@ impl<S: LocationStore> LocationStore for CachedStore<S> {
 
     async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
         if self.write_behind {
-            let mut pending = self.pending();
-            for c in changes {
-                let b = c.binding();
-                pending.insert((b.aor.clone(), b.key.clone()), c.clone());
-            }
+            self.keep(changes.iter().cloned());
         } else {
             self.backing.apply(changes).await?;
         }
         self.memory.apply(changes).await
+    }
+
+    async fn apply_owned(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+        if !self.write_behind {
+            return self.apply(&changes).await;
+        }
+        self.memory.apply(&changes).await?;
+        self.keep(changes);
+        Ok(())
     }
 
     async fn all(&self) -> Result<Vec<Binding>, StoreError> {

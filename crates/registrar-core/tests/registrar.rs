@@ -619,11 +619,16 @@ async fn write_behind_keeps_what_a_failed_flush_did_not_write() {
         .down
         .store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(cached.flush().await.is_err());
-    // While down, b is removed: the newer change replaces the kept one.
+    // While down, b is removed (handed over, as the registrar does): the
+    // newer change replaces the kept one, and reads see it at once.
     cached
-        .apply(&[Change::Remove(b.clone())])
+        .apply_owned(vec![Change::Remove(b.clone())])
         .await
         .expect("apply");
+    assert_eq!(
+        cached.bindings("alice@example.com").await.expect("read"),
+        std::slice::from_ref(&a)
+    );
     assert!(cached.flush().await.is_err());
     cached
         .backing()

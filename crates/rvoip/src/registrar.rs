@@ -20,8 +20,8 @@ use infra_common::db::Database;
 use infra_common::server::{Metrics, shutdown_signal};
 use metrics::{Counter, Gauge};
 use registrar_core::{
-    Binding, CachedStore, Change, LocationStore, MemoryStore, RedisStore, Registrar,
-    RegistrationEvent, SqlStore, StoreError,
+    Binding, CachedStore, Change, LocationStore, MemoryStore, RedisStore, Registrar, SqlStore,
+    StoreError,
 };
 use sip_core::builder::response_to;
 use sip_core::header::Authorization;
@@ -135,6 +135,10 @@ impl LocationStore for Location {
 
     async fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
         each_store!(self, s => s.apply(changes).await)
+    }
+
+    async fn apply_owned(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+        each_store!(self, s => s.apply_owned(changes).await)
     }
 
     async fn all(&self) -> Result<Vec<Binding>, StoreError> {
@@ -446,34 +450,37 @@ impl Server {
         sip_core::text::push_socket_addr(&mut from, source.addr);
         let decision =
             lock(&self.registrar).process(SystemTime::now(), request, &aor, &current, &from, &tag);
-        if let Err(e) = self.store.apply(&decision.changes).await {
+        if let Err(e) = self.store_changes(decision.changes).await {
             return self.store_failed(request, &e, &tag);
         }
-        self.commit(decision.changes);
         decision.response
     }
 
-    fn commit(&self, changes: Vec<registrar_core::Change>) {
-        let mut r = lock(&self.registrar);
-        r.commit(changes);
-        while let Some(e) = r.poll_event() {
-            let c = &self.counters;
-            match e {
-                RegistrationEvent::Registered(_) => {
-                    c.registered.increment(1);
-                    c.bindings.increment(1.0);
-                }
-                RegistrationEvent::Refreshed(_) => c.refreshed.increment(1),
-                RegistrationEvent::Removed(_) => {
-                    c.removed.increment(1);
-                    c.bindings.decrement(1.0);
-                }
-                RegistrationEvent::Expired(_) => {
-                    c.expired.increment(1);
-                    c.bindings.decrement(1.0);
-                }
-            }
+    /// Stores `changes` (all of one AOR), arms their expiry timers and
+    /// counts them. The store takes them: a write-behind store keeps them
+    /// until its next write instead of copying every binding.
+    async fn store_changes(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+        let mut count = [0u64; 4];
+        for c in &changes {
+            count[match c {
+                Change::Add(_) => 0,
+                Change::Refresh(_) => 1,
+                Change::Remove(_) => 2,
+                Change::Expire(_) => 3,
+            }] += 1;
         }
+        lock(&self.registrar).watch(&changes);
+        self.store.apply_owned(changes).await?;
+        let c = &self.counters;
+        let [registered, refreshed, removed, expired] = count;
+        c.registered.increment(registered);
+        c.refreshed.increment(refreshed);
+        c.removed.increment(removed);
+        c.expired.increment(expired);
+        // Bindings are far fewer than 2^53: exact as f64.
+        c.bindings
+            .increment(registered as f64 - (removed + expired) as f64);
+        Ok(())
     }
 
     /// The response to `request` (none for an ACK).
@@ -526,9 +533,8 @@ impl Server {
                 if gone.is_empty() {
                     continue;
                 }
-                match self.store.apply(&gone).await {
-                    Ok(()) => self.commit(gone),
-                    Err(e) => retry(e),
+                if let Err(e) = self.store_changes(gone).await {
+                    retry(e);
                 }
             }
             if last_sweep.elapsed() >= Duration::from_secs(10) {
